@@ -1,0 +1,1 @@
+"""LGSP hub core: plain Python, no nameko, no connector or transform named here."""

@@ -1,0 +1,178 @@
+"""Every error the hub shows, with its stable code, in one place.
+
+The tree (modelled on httpx: one root, library errors translated at the boundary with ``raise ... from``)::
+
+    HubError                      code, http status, title, detail (what was wrong), fix (what to do)
+    ├── ConfigError               the YAML is wrong; carries every problem found, each with file and line
+    ├── RequestError              the client's request is wrong (4xx); nothing was stored
+    │   ├── AuthError             401/403: token missing, unknown, or type not granted
+    │   └── ConflictError         409/422: idempotency key reused with another body
+    ├── NotFoundError             404
+    ├── UnavailableError          503: store or bus cannot take the message now (fail closed)
+    └── DeliveryError             raised by connectors and transforms, never shown to clients as-is
+        ├── TransientError        retry later (network, timeout, 5xx, 429)
+        └── PermanentError        dead letter now (4xx, SOAP fault, business refusal, transform failure)
+
+Codes are dotted, lower case and never change meaning once released; tests assert them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    status: int
+    title: str
+    fix: str
+
+
+_CODES: dict[str, Code] = {}
+
+
+def _code(code: str, status: int, title: str, fix: str) -> str:
+    if code in _CODES:
+        raise RuntimeError(f"error code {code} defined twice")
+    _CODES[code] = Code(code, status, title, fix)
+    return code
+
+
+# --- requests from clients ---------------------------------------------------------------
+AUTH_MISSING = _code("auth.missing_token", 401, "No access token",
+                     "Send 'Authorization: Bearer <token>' with the token issued to your system.")
+AUTH_INVALID = _code("auth.invalid_token", 401, "Unknown access token",
+                     "Check the token configured in your system; ask the hub administrators for a new one if it was rotated.")
+AUTH_FORBIDDEN_TYPE = _code("auth.type_not_granted", 403, "Message type not granted to this client",
+                            "Ask the hub administrators to grant this message type to your client in config/hub.yaml.")
+REQ_MALFORMED_JSON = _code("request.malformed_json", 400, "Body is not valid JSON",
+                           "Send a UTF-8 JSON object with Content-Type: application/json.")
+REQ_NOT_OBJECT = _code("request.not_an_object", 400, "Body is not a JSON object",
+                       "Send one JSON object: {\"type\": ..., \"payload\": {...}}.")
+REQ_TOO_LARGE = _code("request.too_large", 413, "Body too large",
+                      "Send a smaller body; large files go as attachments by reference, not inline.")
+REQ_BAD_MEDIA = _code("request.unsupported_media_type", 415, "Unsupported content type",
+                      "Send Content-Type: application/json.")
+MSG_ENVELOPE_INVALID = _code("message.envelope_invalid", 422, "Envelope does not match the canonical schema",
+                             "Fix the envelope field named in 'errors' (see schemas/envelope.json).")
+MSG_UNKNOWN_TYPE = _code("message.unknown_type", 422, "Unknown message type",
+                         "Use one of the message types listed in /v1/openapi.json (schemas/messages/).")
+MSG_SCHEMA_INVALID = _code("message.payload_invalid", 422, "Payload does not match its schema",
+                           "Fix the payload fields named in 'errors' (see schemas/messages/<type>.json).")
+MSG_ID_CONFLICT = _code("message.id_reused", 422, "Message id already used with another body",
+                        "Use a new id for a new message; resend the same body to get the original answer.")
+MSG_NOT_CALL = _code("message.not_a_call", 422, "Message type is not a call",
+                     "Send one-way message types to POST /v1/messages; /v1/calls is for request/reply types.")
+MSG_NO_ROUTE = _code("message.no_route", 422, "No route accepts this message",
+                     "Ask the hub administrators to add a route for this type (config/routes.yaml).")
+NOT_FOUND = _code("request.not_found", 404, "Not found",
+                  "Check the id; messages are kept for the retention period of their type.")
+METHOD_NOT_ALLOWED = _code("request.method_not_allowed", 405, "Method not allowed",
+                           "See /v1/openapi.json for the methods of each path.")
+STORE_UNAVAILABLE = _code("hub.store_unavailable", 503, "The hub cannot record messages right now",
+                          "Retry after the number of seconds in Retry-After with the same id; nothing was accepted.")
+BUS_UNAVAILABLE = _code("hub.bus_unavailable", 503, "The hub's bus is unavailable",
+                        "Retry after the number of seconds in Retry-After with the same id; it will be accepted once.")
+INTERNAL = _code("hub.internal", 500, "Internal error",
+                 "Retry with the same id; if it persists, give the message id to the hub's operators.")
+
+# --- configuration -------------------------------------------------------------------------
+CONFIG_INVALID = _code("config.invalid", 2, "Configuration is invalid", "Fix each problem listed, then run 'python run.py check'.")
+
+# --- deliveries (recorded in traces and dead letters) -------------------------------------
+DLV_NETWORK = _code("delivery.network", 0, "Partner unreachable", "Transient: retried with backoff.")
+DLV_TIMEOUT = _code("delivery.timeout", 0, "Partner did not answer in time", "Transient: retried with backoff.")
+DLV_PARTNER_5XX = _code("delivery.partner_5xx", 0, "Partner server error", "Transient: retried with backoff.")
+DLV_THROTTLED = _code("delivery.throttled", 0, "Partner asked us to slow down (429)", "Transient: retried after Retry-After.")
+DLV_PARTNER_4XX = _code("delivery.partner_rejected", 0, "Partner refused the request",
+                        "Permanent: fix the message or the route, then replay the dead letter.")
+DLV_BAD_REPLY = _code("delivery.bad_reply", 0, "Partner answered with something we cannot read",
+                      "Permanent: check the partner's API version against the connector.")
+DLV_TRANSFORM = _code("delivery.transform_failed", 0, "Transform failed",
+                      "Permanent: fix the message or the transform, then replay the dead letter.")
+DLV_EXHAUSTED = _code("delivery.attempts_exhausted", 0, "Gave up after the route's retry limit",
+                      "Fix the partner or the route's retry policy, then replay the dead letter.")
+DLV_NO_CONNECTOR = _code("delivery.no_connector", 0, "Connector not configured on this hub",
+                         "Add the connector to config/connectors.yaml or fix the route, then replay.")
+
+
+def lookup(code: str) -> Code:
+    return _CODES[code]
+
+
+def all_codes() -> dict[str, Code]:
+    return dict(_CODES)
+
+
+class HubError(Exception):
+    """Root of every error the hub raises on purpose."""
+
+    def __init__(self, code: str, detail: str | None = None, *, fix: str | None = None, **extra: Any) -> None:
+        spec = _CODES[code]
+        self.code = code
+        self.status = spec.status
+        self.title = spec.title
+        self.detail = detail or spec.title
+        self.fix = fix or spec.fix
+        self.extra = extra
+        super().__init__(f"[{code}] {self.detail}")
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """RFC 9457 problem document: never a stack trace, secret or personal data."""
+        body: dict[str, Any] = {"type": f"https://lgsp-hub/errors/{self.code}", "code": self.code,
+                                "title": self.title, "status": self.status, "detail": self.detail, "fix": self.fix}
+        if instance:
+            body["instance"] = instance
+        body.update(self.extra)
+        return body
+
+
+class ConfigError(HubError):
+    def __init__(self, problems: list["ConfigProblem"]) -> None:  # noqa: F821 - defined in hub.config
+        self.problems = problems
+        super().__init__(CONFIG_INVALID, f"{len(problems)} problem(s) in the configuration")
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
+
+
+class RequestError(HubError):
+    pass
+
+
+class AuthError(RequestError):
+    pass
+
+
+class ConflictError(RequestError):
+    pass
+
+
+class NotFoundError(HubError):
+    pass
+
+
+class UnavailableError(HubError):
+    def __init__(self, code: str, detail: str | None = None, retry_after: int = 5, **extra: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(code, detail, **extra)
+
+
+class DeliveryError(HubError):
+    transient = False
+
+    def __init__(self, code: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(code, detail, **extra)
+
+
+class TransientError(DeliveryError):
+    transient = True
+
+    def __init__(self, code: str, detail: str | None = None, retry_after: float | None = None, **extra: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(code, detail, **extra)
+
+
+class PermanentError(DeliveryError):
+    transient = False
