@@ -70,6 +70,8 @@ NOT_FOUND = _code("request.not_found", 404, "Not found",
                   "Check the id; messages are kept for the retention period of their type.")
 METHOD_NOT_ALLOWED = _code("request.method_not_allowed", 405, "Method not allowed",
                            "See /v1/openapi.json for the methods of each path.")
+CALL_FAILED = _code("call.failed", 502, "The partner did not give an answer",
+                    "See 'cause' for the partner's reason; fix the request, or retry later with a new id.")
 STORE_UNAVAILABLE = _code("hub.store_unavailable", 503, "The hub cannot record messages right now",
                           "Retry after the number of seconds in Retry-After with the same id; nothing was accepted.")
 BUS_UNAVAILABLE = _code("hub.bus_unavailable", 503, "The hub's bus is unavailable",
@@ -93,6 +95,16 @@ DLV_TRANSFORM = _code("delivery.transform_failed", 0, "Transform failed",
                       "Permanent: fix the message or the transform, then replay the dead letter.")
 DLV_EXHAUSTED = _code("delivery.attempts_exhausted", 0, "Gave up after the route's retry limit",
                       "Fix the partner or the route's retry policy, then replay the dead letter.")
+DLV_NO_WEBHOOK = _code("delivery.no_webhook", 0, "No client webhook for this message",
+                       "Set webhook.url for the client in config/hub.yaml, or name the client in the route's options.")
+DLV_CONNECTOR_BUG = _code("delivery.connector_error", 0, "The connector failed unexpectedly",
+                          "Transient: retried; if it persists, report the trace to the hub's developers.")
+DLV_SIGN = _code("delivery.sign_failed", 0, "Signing failed",
+                 "Permanent: check the signing key named in the route (python run.py keys), then replay.")
+DLV_VALIDATE = _code("delivery.validation_failed", 0, "The partner payload failed its schema",
+                     "Permanent: fix the message or the transform, then replay the dead letter.")
+DLV_ROUTE_GONE = _code("delivery.route_removed", 0, "The route no longer exists in the configuration",
+                       "Restore the route (config/routes.yaml) and replay, or leave the dead letter.")
 DLV_NO_CONNECTOR = _code("delivery.no_connector", 0, "Connector not configured on this hub",
                          "Add the connector to config/connectors.yaml or fix the route, then replay.")
 

@@ -1,0 +1,1 @@
+"""Connectors: one partner per module, registered by name with hub.registry.connectors."""

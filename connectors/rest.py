@@ -1,0 +1,118 @@
+"""The generic JSON-over-HTTP connector underneath the partner ones (requests).
+
+Errors are translated here, once: network and timeouts, 5xx and 429 are transient; other 4xx and
+unreadable answers are permanent. The total time of an attempt is bounded by the dispatcher, not here.
+"""
+from __future__ import annotations
+
+import json
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from hub import errors, registry
+from hub.contracts import Connector, Delivery, Health, Reply
+from hub.errors import PermanentError, TransientError
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds or as an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class HttpConnector(Connector):
+    """Session handling and error mapping shared by every HTTP partner."""
+
+    config_schema = {"type": "object", "required": ["url"], "additionalProperties": False,
+                     "properties": {"url": {"type": "string", "pattern": "^https?://"},
+                                    "connect_timeout": {"type": "number", "minimum": 0.1},
+                                    "health_path": {"type": "string"}}}
+
+    session: requests.Session | None = None
+
+    def start(self) -> None:
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies from the environment: half the client CPU, no surprises
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)  # the hub retries, not urllib3
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    @property
+    def base_url(self) -> str:
+        return str(self.options["url"]).rstrip("/")
+
+    def post_json(self, url: str, body: Any, headers: dict[str, str] | None = None,
+                  data: bytes | None = None) -> requests.Response:
+        if self.session is None:
+            self.start()
+        payload = data if data is not None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        timeout = (float(self.options.get("connect_timeout", 3)), 60)
+        try:
+            response = self.session.post(url, data=payload, headers={**JSON_HEADERS, **(headers or {})},
+                                         timeout=timeout)
+        except requests.Timeout as exc:
+            raise TransientError(errors.DLV_TIMEOUT, f"{self.name}: {type(exc).__name__}") from exc
+        except requests.RequestException as exc:
+            raise TransientError(errors.DLV_NETWORK, f"{self.name}: {type(exc).__name__}") from exc
+        self.raise_for_status(response)
+        return response
+
+    def raise_for_status(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        excerpt = response.text[:200].replace("\n", " ")
+        if status == 429:
+            raise TransientError(errors.DLV_THROTTLED, f"{self.name}: HTTP 429",
+                                 retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        if status >= 500 or status == 408:
+            raise TransientError(errors.DLV_PARTNER_5XX, f"{self.name}: HTTP {status} {excerpt}",
+                                 retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+        raise PermanentError(errors.DLV_PARTNER_4XX, f"{self.name}: HTTP {status} {excerpt}")
+
+    @staticmethod
+    def json_of(connector: str, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PermanentError(errors.DLV_BAD_REPLY, f"{connector}: answer is not JSON") from exc
+
+    def check(self) -> Health:
+        path = self.options.get("health_path")
+        if not path:
+            return Health("unknown", "no health path configured")
+        started = time.perf_counter()
+        try:
+            r = (self.session or requests).get(self.base_url + path, timeout=2)
+            state = "up" if r.status_code < 500 else "down"
+            return Health(state, f"HTTP {r.status_code}", (time.perf_counter() - started) * 1000)
+        except requests.RequestException as exc:
+            return Health("down", type(exc).__name__)
+
+
+@registry.connectors.register("rest")
+class RestConnector(HttpConnector):
+    """POSTs the route's output as JSON to ``url``; the delivery id goes as Idempotency-Key."""
+    type_name = "rest"
+
+    def send(self, delivery: Delivery) -> Reply:
+        response = self.post_json(self.base_url, delivery.body, {"Idempotency-Key": delivery.idempotency_key})
+        body = self.json_of(self.name, response) if response.content else None
+        return Reply(status=response.status_code, body=body)

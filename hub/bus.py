@@ -1,0 +1,73 @@
+"""The bus topology and the publisher (kombu). The hub declares its topology itself, never trusting defaults:
+
+* exchange ``hub.deliver`` (direct, durable); one queue ``hub.deliver.<connector>`` per connector, durable
+  (quorum on a cluster), dead-lettering to ``hub.dead`` for what a consumer rejects;
+* messages are persistent, JSON only, published ``mandatory`` with publisher confirms on RabbitMQ, so a
+  delivery that no queue took raises instead of vanishing (reliability.md: nameko's own publisher does not).
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from kombu import Connection, Exchange, Producer, Queue
+from kombu.pools import connections
+
+from hub.store import DeliveryRef
+
+DELIVER_EXCHANGE = Exchange("hub.deliver", type="direct", durable=True)
+DEAD_EXCHANGE = Exchange("hub.dead", type="fanout", durable=True)
+DEAD_QUEUE = Queue("hub.dead", exchange=DEAD_EXCHANGE, routing_key="", durable=True)
+#: memory:// polls; 5 ms keeps the embedded hub responsive without burning a core when idle
+MEMORY_OPTIONS = {"polling_interval": 0.005}
+
+
+def is_amqp(url: str) -> bool:
+    return url.startswith(("amqp://", "amqps://", "pyamqp://"))
+
+
+def delivery_queue(connector: str, quorum: bool = False) -> Queue:
+    arguments = {"x-dead-letter-exchange": DEAD_EXCHANGE.name}
+    if quorum:
+        arguments["x-queue-type"] = "quorum"
+    return Queue(f"hub.deliver.{connector}", exchange=DELIVER_EXCHANGE, routing_key=connector, durable=True,
+                 queue_arguments=arguments)
+
+
+def transport_options(url: str) -> dict:
+    return {"confirm_publish": True} if is_amqp(url) else dict(MEMORY_OPTIONS)
+
+
+class Bus:
+    """Publishes deliveries to their connector's queue. Thread- and green-thread-safe through kombu's pools."""
+
+    def __init__(self, url: str, connectors: Iterable[str], quorum: bool = False) -> None:
+        self.url = url
+        self.queues = {name: delivery_queue(name, quorum) for name in connectors}
+        self._connection = Connection(url, transport_options=transport_options(url), connect_timeout=5)
+
+    def declare(self) -> None:
+        with connections[self._connection].acquire(block=True, timeout=10) as conn:
+            channel = conn.default_channel
+            DEAD_QUEUE(channel).declare()
+            for queue in self.queues.values():
+                queue(channel).declare()
+
+    def publish(self, refs: list[DeliveryRef]) -> None:
+        if not refs:
+            return
+        with connections[self._connection].acquire(block=True, timeout=10) as conn:
+            conn.ensure_connection(max_retries=1, timeout=5)
+            producer = Producer(conn.default_channel)
+            for ref in refs:
+                producer.publish(json.dumps({"delivery": ref.id}), exchange=DELIVER_EXCHANGE, routing_key=ref.connector,
+                                 content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+                                 mandatory=is_amqp(self.url), declare=[self.queues[ref.connector]]
+                                 if ref.connector in self.queues else [], retry=False)
+
+    def ping(self) -> None:
+        with connections[self._connection].acquire(block=True, timeout=5) as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+
+    def close(self) -> None:
+        self._connection.release()

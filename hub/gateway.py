@@ -1,0 +1,223 @@
+"""The gateway's logic, free of any web framework: authenticate, validate, route, persist, hand to the bus.
+
+``hub/services/gateway.py`` adapts HTTP (and later AMQP) requests to these calls.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from hub import errors
+from hub.config.model import ClientConfig, HubConfig
+from hub.contracts import Connector, InboundMessage, InboundRequest, InboundResponse
+from hub.errors import AuthError, ConflictError, HubError, NotFoundError, RequestError
+from hub.message import Message, body_digest, new_id, utcnow
+from hub.routing import select_routes
+from hub.store import DeliveryRef, HopRecord, Store
+from hub.store.repo import aware, delivery_id
+
+Publish = Callable[[list[DeliveryRef]], None]
+MAX_JSON_DEPTH = 64
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack, deepest = [(value, 1)], 1
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_body(raw: bytes) -> dict[str, Any]:
+    """Strict JSON: UTF-8 only, no duplicate keys, no NaN, bounded depth; an object at the top."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(":")[0][:120]
+        raise RequestError(errors.REQ_MALFORMED_JSON, f"The body is not valid JSON ({reason}).") from None
+    if not isinstance(value, dict):
+        raise RequestError(errors.REQ_NOT_OBJECT)
+    if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise RequestError(errors.REQ_MALFORMED_JSON, f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
+    return value
+
+
+class Gateway:
+    def __init__(self, config: HubConfig, store: Store, catalog: Any, publish: Publish,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self.store = store
+        self.catalog = catalog
+        self.publish = publish
+        self.sleep = sleep
+        self._tokens = {c.token_sha256: c for c in config.clients.values() if c.token_sha256}
+
+    parse_body_json = staticmethod(parse_json_body)
+
+    # --- who is asking ---------------------------------------------------------------------------
+    def authenticate(self, authorization: str | None) -> ClientConfig:
+        if not authorization or not authorization.startswith("Bearer ") or not authorization[7:].strip():
+            raise AuthError(errors.AUTH_MISSING)
+        digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
+        for known, client in self._tokens.items():
+            if hmac.compare_digest(known, digest):
+                return client
+        raise AuthError(errors.AUTH_INVALID)
+
+    # --- one-way and call messages ---------------------------------------------------------------
+    def submit(self, client: ClientConfig, envelope: dict[str, Any], *, call: bool = False) -> Answer:
+        received = HopRecord("received", detail=f"from client {client.id}")
+        started = time.perf_counter()
+        message = self._validated(client, envelope, call)
+        validated = HopRecord("validated", duration_ms=(time.perf_counter() - started) * 1000)
+        digest = body_digest({"source": client.id, **envelope})
+        planned = self._accept(message, digest, [received, validated])
+        if call:
+            return self._await_answer(message.id, delivery_id(message.id, planned[0][0]))
+        return Answer(202, {"id": message.id, "status": "accepted"})
+
+    def _accept(self, message: Message, digest: str, hops: list[HopRecord]) -> list[tuple[str, str]]:
+        """Route, persist in one transaction, hand to the bus. Returns the (route, connector) pairs."""
+        routes = select_routes(self.config, message)
+        if not routes:
+            raise RequestError(errors.MSG_NO_ROUTE, f"No route takes messages of type {message.type} with this content.")
+        planned = [(r.name, r.to) for r in routes]
+        hops.append(HopRecord("routed", detail=", ".join(f"{r} -> {c}" for r, c in planned)))
+        result = self.store.accept(message, digest, planned, hops)
+        if not result.created and not hmac.compare_digest(result.digest, digest):
+            raise ConflictError(errors.MSG_ID_CONFLICT, f"Message id {message.id} was already used with another body.",
+                                id=message.id)
+        if result.deliveries:
+            self._hand_to_bus(result.deliveries)
+        return planned
+
+    # --- partner callbacks -------------------------------------------------------------------------
+    def inbound(self, connectors: dict[str, Connector], name: str, request: InboundRequest) -> InboundResponse:
+        """A partner's callback: the connector verifies and parses it; each result enters like a client's message."""
+        connector = connectors.get(name)
+        if connector is None or "inbound" not in connector.capabilities:
+            raise NotFoundError(errors.NOT_FOUND, f"There is no inbound endpoint for '{name}'.")
+        messages, response = connector.inbound(request)
+        for item in messages:
+            self.ingest(name, item)
+        return response
+
+    def ingest(self, source: str, item: InboundMessage) -> str:
+        problems = self.catalog.validate_payload(item.type, item.payload) if self.catalog.has_type(item.type) else [item]
+        if problems:
+            raise RequestError(errors.MSG_SCHEMA_INVALID, f"The partner's {item.type} is not valid.")
+        message = Message(id=item.id or new_id(), type=item.type, source=source, payload=item.payload,
+                          subject=item.subject or self.catalog.subject_of(item.type, item.payload),
+                          correlation_id=item.correlation_id)
+        digest = body_digest({"source": source, "type": item.type, "payload": item.payload})
+        self._accept(message, digest, [HopRecord("received", detail=f"callback from {source}")])
+        return message.id
+
+    def _validated(self, client: ClientConfig, envelope: dict[str, Any], call: bool) -> Message:
+        problems = self.catalog.validate_envelope(envelope)
+        if problems:
+            raise RequestError(errors.MSG_ENVELOPE_INVALID, "The envelope is not valid.",
+                               errors=[{"path": p.path, "message": p.message} for p in problems[:20]])
+        mtype = envelope["type"]
+        if not self.catalog.has_type(mtype):
+            raise RequestError(errors.MSG_UNKNOWN_TYPE, f"There is no message type '{mtype}'.")
+        if not client.may_send(mtype):
+            raise AuthError(errors.AUTH_FORBIDDEN_TYPE, f"Client {client.id} may not send {mtype}.")
+        if call and not self.catalog.is_call(mtype):
+            raise RequestError(errors.MSG_NOT_CALL, f"{mtype} is a one-way message type.")
+        problems = self.catalog.validate_payload(mtype, envelope["payload"])
+        if problems:
+            raise RequestError(errors.MSG_SCHEMA_INVALID, f"The payload is not a valid {mtype}.",
+                               errors=[{"path": p.path, "message": p.message} for p in problems[:20]])
+        return Message(id=envelope.get("id") or new_id(), type=mtype, source=client.id, payload=envelope["payload"],
+                       subject=envelope.get("subject") or self.catalog.subject_of(mtype, envelope["payload"]),
+                       correlation_id=envelope.get("correlation_id"), headers=dict(envelope.get("headers") or {}))
+
+    def _hand_to_bus(self, refs: list[DeliveryRef]) -> None:
+        try:
+            self.publish(refs)
+        except HubError:
+            raise
+        except Exception as exc:  # committed but not confirmed: the recovery sweep publishes it later
+            raise errors.UnavailableError(errors.BUS_UNAVAILABLE, "The bus did not confirm the message.") from exc
+
+    def _await_answer(self, message_id: str, did: str) -> Answer:
+        deadline = time.monotonic() + self.config.settings.call_timeout
+        pause = 0.005
+        while time.monotonic() < deadline:
+            row = self.store.delivery_state(did)
+            if row and row["state"] == "delivered":
+                reply = json.loads(row["reply"]) if row["reply"] else {}
+                return Answer(200, {"id": message_id, "status": "answered", "reply": reply.get("payload")})
+            if row and row["state"] == "dead":
+                raise HubError(errors.CALL_FAILED, row["last_error"] or "The partner refused the call.",
+                               id=message_id, cause=row["last_code"])
+            self.sleep(pause)
+            pause = min(pause * 1.5, 0.1)
+        return Answer(202, {"id": message_id, "status": "pending", "poll": f"/v1/messages/{message_id}"})
+
+    # --- reading ---------------------------------------------------------------------------------
+    def view(self, client: ClientConfig | None, message_id: str) -> dict[str, Any]:
+        """A message's state, deliveries and hops. A client sees only its own messages."""
+        record = self.store.message(message_id)
+        if record is None or (client is not None and record["message"]["source"] != client.id):
+            raise NotFoundError(errors.NOT_FOUND, f"No message {message_id} for this client.")
+        return message_view(record)
+
+
+def _iso(value: Any) -> Any:
+    return aware(value).isoformat() if value is not None and hasattr(value, "isoformat") else value
+
+
+def overall_state(states: list[str]) -> str:
+    if states and all(s == "delivered" for s in states):
+        return "delivered"
+    if any(s in ("pending", "in_flight", "retry_wait") for s in states):
+        return "in_progress"
+    return "dead" if all(s == "dead" for s in states) else "partially_delivered"
+
+
+def message_view(record: dict[str, Any]) -> dict[str, Any]:
+    msg = record["message"]
+    dels = record["deliveries"]
+    return {
+        "id": msg["id"], "type": msg["type"], "source": msg["source"], "subject": msg["subject"],
+        "correlation_id": msg["correlation_id"], "created_at": _iso(msg["created_at"]),
+        "accepted_at": _iso(msg["accepted_at"]), "state": overall_state([d["state"] for d in dels]),
+        "deliveries": [{"id": d["id"], "route": d["route"], "connector": d["connector"], "state": d["state"],
+                        "attempts": d["attempts"], "last_code": d["last_code"], "last_error": d["last_error"],
+                        "next_attempt_at": _iso(d["next_attempt_at"]), "delivered_at": _iso(d["delivered_at"])}
+                       for d in dels],
+        "hops": [{"at": _iso(h["at"]), "kind": h["kind"], "delivery": h["delivery_id"], "duration_ms": h["duration_ms"],
+                  "code": h["code"], "detail": h["detail"], "process": h["process"]} for h in record["hops"]],
+    }

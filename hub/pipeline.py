@@ -1,0 +1,125 @@
+"""One attempt of one delivery: steps (validate, transform, sign), the connector's send, and the outcome.
+
+Plain Python: the nameko dispatcher calls :meth:`Pipeline.attempt` and only adds the bound on total time.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from hub import errors, registry
+from hub.config.model import HubConfig, RouteConfig, Step
+from hub.contracts import Connector, Delivery, Reply, TransformContext
+from hub.errors import DeliveryError, HubError, PermanentError, TransientError
+from hub.message import Message, utcnow
+from hub.retry import next_attempt_at
+from hub.store import ClaimedDelivery, HopRecord, Outcome
+
+#: sign(key_name, body, options) -> signed body; supplied by hub.signing when keys are configured
+Signer = Callable[[str, Any, dict], Any]
+#: validate(schema_name, body) -> list of problems (empty when valid)
+Validator = Callable[[str, Any], list]
+SendGuard = Callable[[Connector, Callable[[], Reply]], Reply]
+
+
+def _direct(connector: Connector, send: Callable[[], Reply]) -> Reply:
+    return send()
+
+
+class Pipeline:
+    def __init__(self, config: HubConfig, connectors: dict[str, Connector], signer: Signer | None = None,
+                 validator: Validator | None = None) -> None:
+        self.config = config
+        self.connectors = connectors
+        self.routes = {r.name: r for r in config.routes}
+        self.signer = signer
+        self.validator = validator
+
+    def prepare(self, route: RouteConfig, message: Message, hops: list[HopRecord], delivery_id: str | None = None) -> Any:
+        """Run the route's steps over the canonical payload; what comes out is what the connector sends."""
+        body: Any = message.payload
+        for step in route.steps:
+            started = time.perf_counter()
+            body = self._step(step, route, message, body)
+            hops.append(HopRecord({"transform": "transformed", "sign": "signed", "validate": "validated"}[step.kind],
+                                  duration_ms=(time.perf_counter() - started) * 1000, detail=step.name,
+                                  delivery_id=delivery_id))
+        return body
+
+    def _step(self, step: Step, route: RouteConfig, message: Message, body: Any) -> Any:
+        if step.kind == "transform":
+            fn = registry.transforms.get(step.name)
+            ctx = TransformContext(message=message, route=route.name, connector=route.to, options=step.options)
+            try:
+                return fn(body, ctx)
+            except DeliveryError:
+                raise
+            except Exception as exc:  # a transform is pure: any failure is this message's fault (poison)
+                raise PermanentError(errors.DLV_TRANSFORM, f"transform {step.name}: {type(exc).__name__}: {exc}") from exc
+        if step.kind == "validate":
+            problems = self.validator(step.name, body) if self.validator else []
+            if problems:
+                raise PermanentError(errors.DLV_VALIDATE, f"{step.name}: " + "; ".join(map(str, problems[:5])))
+            return body
+        if step.kind == "sign":
+            if self.signer is None:
+                raise PermanentError(errors.DLV_SIGN, f"no signer configured for key {step.name}")
+            try:
+                return self.signer(step.name, body, step.options)
+            except DeliveryError:
+                raise
+            except Exception as exc:
+                raise PermanentError(errors.DLV_SIGN, f"key {step.name}: {type(exc).__name__}: {exc}") from exc
+        raise PermanentError(errors.DLV_TRANSFORM, f"unknown step kind {step.kind}")
+
+    def attempt(self, claimed: ClaimedDelivery, guard: SendGuard = _direct) -> tuple[Outcome, list[HopRecord]]:
+        did = claimed.id
+        hops = [HopRecord("attempt", detail=f"attempt {claimed.attempts}", delivery_id=did)]
+        route = self.routes.get(claimed.route)
+        connector = self.connectors.get(claimed.connector)
+        try:
+            if route is None:
+                raise PermanentError(errors.DLV_ROUTE_GONE, f"route {claimed.route} is not in the configuration")
+            if connector is None:
+                raise PermanentError(errors.DLV_NO_CONNECTOR, f"connector {claimed.connector} is not configured")
+            body = self.prepare(route, claimed.message, hops, did)
+            delivery = Delivery(id=did, message=claimed.message, route=route.name, connector=connector.name,
+                                attempt=claimed.attempts, body=body, options=route.options)
+            started = time.perf_counter()
+            try:
+                reply = guard(connector, lambda: connector.send(delivery))
+            except DeliveryError:
+                raise
+            except HubError as exc:
+                raise PermanentError(exc.code, exc.detail) from exc
+            except Exception as exc:  # a bug in a connector: retry (bounded), keep the evidence
+                raise TransientError(errors.DLV_CONNECTOR_BUG, f"{type(exc).__name__}: {exc}") from exc
+            finally:
+                sent_ms = (time.perf_counter() - started) * 1000
+            hops.append(HopRecord("answered", duration_ms=sent_ms, delivery_id=did,
+                                  detail=f"{connector.name}: status {reply.status}"
+                                         + (f", ref {reply.partner_ref}" if reply.partner_ref else "")))
+            hops.append(HopRecord("delivered", delivery_id=did))
+            answer = {"status": reply.status, "partner_ref": reply.partner_ref, "payload": reply.payload}
+            return Outcome("delivered", reply=answer), hops
+        except DeliveryError as exc:
+            return self._failed(claimed, route, exc, hops)
+
+    def _failed(self, claimed: ClaimedDelivery, route: RouteConfig | None, exc: DeliveryError,
+                hops: list[HopRecord]) -> tuple[Outcome, list[HopRecord]]:
+        did = claimed.id
+        hops.append(HopRecord("failed", code=exc.code, detail=exc.detail, delivery_id=did))
+        if exc.transient and route is not None:
+            now = utcnow()
+            retry_after = getattr(exc, "retry_after", None)
+            at = next_attempt_at(route.retry, claimed.attempts, claimed.window_start, now, retry_after)
+            if at is not None:
+                wait = (at - now).total_seconds()
+                hops.append(HopRecord("retry_scheduled", delivery_id=did, code=exc.code,
+                                      detail=f"attempt {claimed.attempts + 1} in {wait:.1f} s"))
+                return Outcome("retry_wait", code=exc.code, error=exc.detail, next_attempt_at=at), hops
+            code, reason = errors.DLV_EXHAUSTED, f"after {claimed.attempts} attempt(s); last: [{exc.code}] {exc.detail}"
+        else:
+            code, reason = exc.code, exc.detail
+        hops.append(HopRecord("dead_lettered", code=code, detail=reason, delivery_id=did))
+        return Outcome("dead", code=code, error=reason), hops

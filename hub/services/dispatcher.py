@@ -1,0 +1,42 @@
+"""Dispatchers: one nameko service per connector, so each has its own concurrency limit and prefetch."""
+from __future__ import annotations
+
+import eventlet
+from nameko.messaging import consume
+
+from hub import errors
+from hub.bus import delivery_queue
+from hub.contracts import Connector, Reply
+from hub.errors import TransientError
+from hub.runtime import HubRuntime
+from hub.services.deps import Runtime
+
+
+def bounded(timeout: float):  # noqa: ANN201
+    """Bound the total time of one attempt (requests' own timeout is per socket read only)."""
+    def guard(connector: Connector, send) -> Reply:  # noqa: ANN001
+        with eventlet.Timeout(timeout, TransientError(errors.DLV_TIMEOUT,
+                                                      f"{connector.name} gave no answer within {timeout:g} s")):
+            return send()
+    return guard
+
+
+def make_dispatcher(runtime: HubRuntime, connector: str) -> type:
+    spec = runtime.config.connectors[connector]
+    guard = bounded(spec.timeout)
+
+    class Dispatcher:
+        name = f"dispatcher_{connector}"
+        hub = Runtime(runtime)
+
+        # requeue_on_error: a handler that could not record its outcome never acknowledges silently
+        @consume(delivery_queue(connector), requeue_on_error=True)
+        def deliver(self, body):  # noqa: ANN001, ANN201
+            try:
+                self.hub.dispatch(connector, body, guard)
+            except errors.UnavailableError:
+                eventlet.sleep(1)  # the store is away: do not spin on requeues
+                raise
+
+    Dispatcher.__name__ = Dispatcher.__qualname__ = f"Dispatcher_{connector}"
+    return Dispatcher

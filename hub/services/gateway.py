@@ -1,0 +1,110 @@
+"""The gateway service: HTTP entrypoints adapted to hub.gateway.Gateway (routing runs here, one bus hop)."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from hub import errors
+from hub.contracts import InboundRequest
+from hub.errors import HubError, RequestError, UnavailableError
+from hub.openapi import openapi_document
+from hub.runtime import HubRuntime
+from hub.services.deps import Runtime
+
+log = logging.getLogger("hub.gateway")
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status=status, headers=headers,
+                    content_type="application/json; charset=utf-8")
+
+
+def problem_response(exc: HubError, instance: str) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, UnavailableError) else None
+    resp = Response(json.dumps(exc.problem(instance), ensure_ascii=False), status=exc.status, headers=headers)
+    resp.headers["Content-Type"] = "application/problem+json"
+    return resp
+
+
+def read_body(request: Request, limit: int) -> bytes:
+    """Refuse oversized bodies before reading them; never trust Content-Length alone."""
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestError(errors.REQ_TOO_LARGE, f"The body is larger than {limit} bytes.")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise RequestError(errors.REQ_TOO_LARGE, f"The body is larger than {limit} bytes.")
+    return data
+
+
+def _json_content(request: Request) -> None:
+    if request.mimetype not in ("application/json", ""):
+        raise RequestError(errors.REQ_BAD_MEDIA, f"Content-Type {request.mimetype} is not accepted.")
+
+
+def make_gateway(runtime: HubRuntime) -> type:
+    limit = runtime.config.settings.max_body_bytes
+
+    def guarded(handler):  # noqa: ANN001, ANN202
+        def wrapper(self, request: Request, **kwargs: Any) -> Response:  # noqa: ANN001
+            try:
+                return handler(self, request, **kwargs)
+            except HubError as exc:
+                return problem_response(exc, request.path)
+            except Exception:  # noqa: BLE001 - never a stack trace to a client
+                log.exception("unexpected error on %s %s", request.method, request.path)
+                return problem_response(HubError(errors.INTERNAL), request.path)
+        wrapper.__name__ = handler.__name__
+        return wrapper
+
+    class GatewayService:
+        name = "gateway"
+        hub = Runtime(runtime)
+
+        def _submit(self, request: Request, call: bool) -> Response:
+            client = self.hub.gateway.authenticate(request.headers.get("Authorization"))
+            _json_content(request)
+            envelope = self.hub.gateway.parse_body_json(read_body(request, limit))
+            answer = self.hub.gateway.submit(client, envelope, call=call)
+            return json_response(answer.status, answer.body)
+
+        @http("POST", "/v1/messages")
+        @guarded
+        def post_message(self, request: Request) -> Response:
+            return self._submit(request, call=False)
+
+        @http("POST", "/v1/calls")
+        @guarded
+        def post_call(self, request: Request) -> Response:
+            return self._submit(request, call=True)
+
+        @http("GET", "/v1/messages/<string:message_id>")
+        @guarded
+        def get_message(self, request: Request, message_id: str) -> Response:
+            client = self.hub.gateway.authenticate(request.headers.get("Authorization"))
+            return json_response(200, self.hub.gateway.view(client, message_id))
+
+        @http("POST,GET", "/v1/inbound/<string:connector>")
+        @guarded
+        def inbound(self, request: Request, connector: str) -> Response:
+            inbound = InboundRequest(method=request.method, path=request.path, headers=dict(request.headers),
+                                     query=dict(request.args), body=read_body(request, limit),
+                                     remote_addr=request.remote_addr)
+            result = self.hub.gateway.inbound(self.hub.connectors, connector, inbound)
+            return Response(result.body, status=result.status, content_type=result.content_type)
+
+        @http("GET", "/healthz")
+        @guarded
+        def healthz(self, request: Request) -> Response:
+            report = self.hub.health()
+            return json_response(200 if report["status"] == "ok" else 503, report)
+
+        @http("GET", "/v1/openapi.json")
+        @guarded
+        def openapi(self, request: Request) -> Response:
+            return json_response(200, openapi_document(self.hub.catalog))
+
+    return GatewayService

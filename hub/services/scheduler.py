@@ -1,0 +1,37 @@
+"""Timers: due retries back onto the bus, and the recovery sweep for what was committed but never consumed."""
+from __future__ import annotations
+
+import logging
+
+from nameko.timer import timer
+
+from hub.errors import HubError
+from hub.runtime import HubRuntime
+from hub.services.deps import Runtime
+
+log = logging.getLogger("hub.scheduler")
+STALE_EVERY = 15      # ticks between recovery sweeps
+STALE_AFTER = 60.0    # seconds a pending delivery may wait unclaimed before it is published again
+
+
+def make_scheduler(runtime: HubRuntime) -> type:
+    interval = runtime.config.settings.retry_sweep_interval
+
+    class Scheduler:
+        name = "scheduler"
+        hub = Runtime(runtime)
+        ticks = 0
+
+        @timer(interval=interval)
+        def sweep(self) -> None:
+            type(self).ticks += 1
+            try:
+                self.hub.sweep_retries()
+                if type(self).ticks % STALE_EVERY == 0:
+                    self.hub.sweep_stale(STALE_AFTER)
+            except HubError as exc:
+                log.warning("sweep skipped: %s", exc)
+            except Exception:  # noqa: BLE001 - a failed sweep must not stop the timer; the next one retries
+                log.exception("sweep failed")
+
+    return Scheduler

@@ -1,0 +1,56 @@
+"""Engines and migrations. SQLite runs in WAL mode with full fsync; PostgreSQL through psycopg2 made green."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.pool import QueuePool
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _green() -> bool:
+    """True when eventlet has patched the process (the nameko services): blocking drivers must yield."""
+    return "eventlet" in sys.modules and __import__("eventlet.patcher").patcher.is_monkey_patched("socket")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection: SQLite has one writer anyway, and a busy-wait inside the C library would block every
+        # green thread of the process. Callers queue on the pool (a green lock under eventlet) instead.
+        engine = create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=30,
+                               connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API types
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")     # accepted means on disk, not in the OS cache
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+        return engine
+    if url.startswith("postgresql"):
+        if _green():
+            from psycogreen.eventlet import patch_psycopg
+            patch_psycopg()
+        return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True, pool_timeout=10,
+                             connect_args={"connect_timeout": 5})
+    return create_engine(url)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision. On PostgreSQL an advisory lock keeps N processes from racing."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

@@ -1,0 +1,9 @@
+"""Alembic environment: the hub passes its own connection; there is no alembic.ini to keep in step."""
+from alembic import context
+
+from hub.store.schema import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""Transforms: pure functions canonical payload <-> partner payload, registered with hub.registry.transforms."""
