@@ -21,7 +21,7 @@ The section (what :meth:`KeyRing.from_config` takes, as parsed YAML)::
           ca: [/etc/lgsp/trust/ca-chinh-phu.pem]    # anchors: any certificate chaining to these is accepted
           pinned: [/etc/lgsp/trust/qlvb-signer.pem] # exact certificates accepted as they are (still date/key checked)
           jws_algs: [RS256, ES256]                  # allow-list for JWS from this partner (default [RS256, ES256])
-        dvcqg: {sandbox: dvcqg}                     # ca = sandbox root, pinned = the sandbox dvcqg certificate
+        dvcqg: {sandbox: dvcqg}                     # pinned = the sandbox dvcqg certificate (no CA)
 
 Relative paths are resolved against ``base_dir`` (the directory holding config/). Public web CAs are never
 consulted. Loading problems of one key do not stop the others: ``usable()`` lists them for /healthz and
@@ -276,7 +276,9 @@ def _sandbox_trust_spec(spec: Mapping[str, Any], sandbox: SandboxPKI | None, par
     if "sandbox" not in spec or sandbox is None:
         return spec
     name = spec["sandbox"]
-    return {"ca": [str(sandbox.root_ca_cert), *spec.get("ca", [])],
+    # Pinned only: every sandbox certificate chains to the same root, so trusting the root would let one
+    # simulator pass for another. Add `ca: [var/pki/root-ca.cert.pem]` explicitly to exercise chains.
+    return {"ca": list(spec.get("ca", [])),
             "pinned": [str(sandbox.cert_path(name)), *spec.get("pinned", [])],
             **({"jws_algs": spec["jws_algs"]} if "jws_algs" in spec else {})}
 

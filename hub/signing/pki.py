@@ -4,8 +4,8 @@ Generated with ``cryptography`` the first time the hub starts in sandbox mode (`
 later calls load what is there, so certificates stay stable across restarts and simulators and hub agree.
 Layout (all PEM; private keys unencrypted, mode 0600, because they sign nothing real)::
 
-    var/pki/root-ca.cert.pem        self-signed, 10 years, CA (pathlen 1)
-    var/pki/issuing-ca.cert.pem     signed by root, 5 years, CA (pathlen 0); issues every leaf below
+    var/pki/root-ca.cert.pem        self-signed, from a year ago to 10 years ahead, CA (pathlen 1); its key is discarded
+    var/pki/issuing-ca.*.pem        signed by root, -1y..+5y, CA (pathlen 0); issues every leaf below (key kept for tests)
     var/pki/<name>.key.pem          <name> = agency (RSA-2048), agency-ec (ECDSA P-256), one per partner (RSA-2048)
     var/pki/<name>.cert.pem         2 years, digitalSignature + nonRepudiation, SAN dNSName <name>.sandbox.lgsp.invalid
     var/pki/manifest.json           names and fingerprints; written last: its presence means "complete"
@@ -39,6 +39,8 @@ ROOT_CA = "root-ca"
 ISSUING_CA = "issuing-ca"
 _ORG = "LGSP hub sandbox"
 _MANIFEST = "manifest.json"
+# CAs start a year back so signatures can be checked "at signing time" in the past (tests, replays).
+_CA_BACKDATE = dt.timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,10 @@ def _generate(out: Path, partners: tuple[str, ...]) -> None:
     now = _now()
     root_key = rsa.generate_private_key(65537, 3072)
     root = _build(_name("LGSP hub sandbox root CA"), root_key.public_key(), _name("LGSP hub sandbox root CA"),
-                  root_key, now - dt.timedelta(days=1), now + dt.timedelta(days=3650), ca_pathlen=1)
+                  root_key, now - _CA_BACKDATE, now + dt.timedelta(days=3650), ca_pathlen=1)
     issuing_key = rsa.generate_private_key(65537, 2048)
     issuing = _build(_name("LGSP hub sandbox issuing CA"), issuing_key.public_key(), root.subject, root_key,
-                     now - dt.timedelta(days=1), now + dt.timedelta(days=1825), ca_pathlen=0, issuer_cert=root)
+                     now - _CA_BACKDATE, now + dt.timedelta(days=1825), ca_pathlen=0, issuer_cert=root)
     # The root key is used once and dropped: nothing in the sandbox needs to issue another intermediate.
     (out / f"{ROOT_CA}.cert.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
     _write(out, ISSUING_CA, issuing_key, issuing)
