@@ -107,12 +107,12 @@ class Problem:
 
 class KeyRing:
     def __init__(self, keys: Mapping[str, SigningKey], trust: Mapping[str, TrustStore],
-                 load_errors: Mapping[str, str] | None = None, sources: Mapping[str, list[tuple[str, str]]] | None = None,
+                 load_errors: Mapping[str, str] | None = None, sources: list[tuple[str, str, str]] | None = None,
                  warn_days: int = 30) -> None:
         self._keys = dict(keys)
         self._trust = dict(trust)
         self._errors = dict(load_errors or {})     # "keys.<name>" / "trust.<partner>" -> why it failed to load
-        self._sources = dict(sources or {})        # owner -> [(kind, path)] for the inventory
+        self._sources = list(sources or [])        # (kind, owner, path) for the inventory
         self.warn_days = warn_days
 
     # --- lookups on the hot path: no I/O -------------------------------------------------------
@@ -136,9 +136,8 @@ class KeyRing:
     def inventory(self, now: dt.datetime | None = None) -> list[InventoryEntry]:
         now = now or dt.datetime.now(dt.timezone.utc)
         out: list[InventoryEntry] = []
-        for owner, entries in sorted(self._sources.items()):
-            for kind, path in entries:
-                out.extend(self._describe(kind, owner, path, now))
+        for kind, owner, path in self._sources:
+            out.extend(self._describe(kind, owner, path, now))
         for where, why in sorted(self._errors.items()):
             out.append(InventoryEntry(kind=where.split(".", 1)[0].rstrip("s"), owner=where.split(".", 1)[1],
                                       path="", error=why))
@@ -162,7 +161,7 @@ class KeyRing:
     def _describe(self, kind: str, owner: str, path: str, now: dt.datetime) -> list[InventoryEntry]:
         if not path.endswith(".pem"):   # PKCS#12: describe the loaded certificate instead of re-reading the file
             key = self._keys.get(owner)
-            if key is None:
+            if key is None or kind != "key":
                 return []               # its load error is listed separately
             certs = [key.certificate]
         else:
@@ -206,19 +205,19 @@ class KeyRing:
         keys: dict[str, SigningKey] = {}
         trust: dict[str, TrustStore] = {}
         errors: dict[str, str] = {}
-        sources: dict[str, list[tuple[str, str]]] = {}
+        sources: list[tuple[str, str, str]] = []
         for name, spec in keys_cfg.items():
             spec = _sandbox_key_spec(spec, sandbox)
-            sources[name] = [("key", str(_resolve(base, spec.get("pem_cert") or spec["pkcs12"])))]
-            sources[name] += [("chain", str(_resolve(base, p))) for p in spec.get("chain", [])]
+            sources.append(("key", name, str(_resolve(base, spec.get("pem_cert") or spec["pkcs12"]))))
+            sources += [("chain", name, str(_resolve(base, p))) for p in spec.get("chain", [])]
             try:
                 keys[name] = _load_key(name, spec, base, env)
             except KeyUnavailableError as exc:
                 errors[f"keys.{name}"] = exc.detail
         for partner, spec in trust_cfg.items():
             spec = _sandbox_trust_spec(spec, sandbox, partner)
-            sources[f"trust:{partner}"] = ([("trust-ca", str(_resolve(base, p))) for p in spec.get("ca", [])]
-                                           + [("trust-pinned", str(_resolve(base, p))) for p in spec.get("pinned", [])])
+            sources += [("trust-ca", partner, str(_resolve(base, p))) for p in spec.get("ca", [])]
+            sources += [("trust-pinned", partner, str(_resolve(base, p))) for p in spec.get("pinned", [])]
             try:
                 trust[partner] = _load_trust(partner, spec, base)
             except (OSError, ValueError) as exc:
