@@ -74,15 +74,15 @@ class SimulatorApp:
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options = options or {}
         self.faults = Faults()
-        self.rules: list[Rule] = []
+        self.rules: list[tuple[str, list[str], str]] = []
         self.handlers: dict[str, Handler] = {}
         self.route("POST", "/_faults", self._set_faults)
 
     def route(self, methods: str, path: str, handler: Callable[..., Response]) -> None:
         endpoint = f"{methods} {path}"
-        self.rules.append(Rule(path, methods=methods.split(","), endpoint=endpoint))
+        self.rules.append((path, methods.split(","), endpoint))
         self.handlers[endpoint] = handler
-        self._map = Map(self.rules)
+        self._map = Map([Rule(p, methods=m, endpoint=e) for p, m, e in self.rules])  # a Rule binds to one Map
 
     def _set_faults(self, request: Request) -> Response:
         self.faults.set(request.get_json(force=True) or {})

@@ -57,9 +57,17 @@ def _schema_registry() -> Registry:
 def _check_schema(src: YamlSource, schema_name: str, out: _Collector) -> None:
     schema = json.loads((SCHEMA_DIR / schema_name).read_text())
     validator = jsonschema.Draft202012Validator(schema, registry=_schema_registry())
-    for err in sorted(validator.iter_errors(src.data), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        out.add(src, tuple(err.absolute_path), f"{where}: {err.message}",
+    for err in sorted(validator.iter_errors(src.data), key=lambda e: [str(p) for p in e.absolute_path]):
+        keys = tuple(err.absolute_path)
+        where = "/".join(str(p) for p in keys) or "(top level)"
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = list(err.schema.get("properties", {}))
+            for extra in [k for k in err.instance if k not in allowed]:
+                hint = registry.suggest(str(extra), allowed)
+                out.add(src, keys + (extra,), f"{where}: unknown key '{extra}'",
+                        f"did you mean '{hint}'?" if hint else f"remove it; allowed here: {', '.join(allowed)}")
+            continue
+        out.add(src, keys, f"{where}: {err.message}",
                 f"see schemas/config/{schema_name} for the allowed form of '{where}'")
 
 
@@ -147,10 +155,9 @@ def _connectors(src: YamlSource, data: dict[str, Any], out: _Collector) -> dict[
             hint = registry.suggest(str(ctype), registry.connectors.names())
             out.add(src, ("connectors", name, "type"), f"connector {name}: unknown type '{ctype}'",
                     f"did you mean '{hint}'?" if hint else f"use one of: {', '.join(registry.connectors.names())}")
-            continue
         options = {k: v for k, v in spec.items() if k not in ("type", "timeout", "concurrency")}
-        cls = registry.connectors.get(ctype)
-        for err in jsonschema.Draft202012Validator(cls.config_schema).iter_errors(options):
+        schema = registry.connectors.get(ctype).config_schema if ctype in registry.connectors else {}
+        for err in jsonschema.Draft202012Validator(schema).iter_errors(options):
             where = "/".join(str(p) for p in err.absolute_path) or name
             out.add(src, ("connectors", name) + tuple(err.absolute_path), f"connector {name}: {where}: {err.message}",
                     f"see the options of connector type '{ctype}' (python run.py check --explain {ctype})")
@@ -193,9 +200,11 @@ def _routes(src: YamlSource, data: dict[str, Any], connectors: dict[str, Connect
             hint = registry.suggest(spec["to"], connectors)
             out.add(src, keys + ("to",), f"route {name} goes to '{spec['to']}', which is not a configured connector",
                     f"did you mean '{hint}'?" if hint else "add it to connectors.yaml or fix 'to'")
-        if not any(ch in spec["from"] for ch in "*?[") and not message_types(spec["from"]):
-            out.add(src, keys + ("from",), f"route {name} takes '{spec['from']}', which is not a message type",
-                    "use a type from schemas/messages/ (file name without .json)")
+        types = (spec["from"],) if isinstance(spec["from"], str) else tuple(spec["from"])
+        for t in types:
+            if not any(ch in t for ch in "*?[") and not message_types(t):
+                out.add(src, keys + ("from",), f"route {name} takes '{t}', which is not a message type",
+                        "use a type from schemas/messages/ (file name without .json)")
         steps = []
         for j, step in enumerate(spec.get("steps") or []):
             kinds = [k for k in STEP_KINDS if k in step]
@@ -212,7 +221,7 @@ def _routes(src: YamlSource, data: dict[str, Any], connectors: dict[str, Connect
         tests = spec.get("tests")
         if tests and not (src.path.parent / tests).is_file():
             out.add(src, keys + ("tests",), f"route {name}: test file {tests} does not exist", "create it or remove 'tests'")
-        routes.append(RouteConfig(name=name, type=spec["from"], to=spec["to"], when=_conditions(spec.get("when") or {}),
+        routes.append(RouteConfig(name=name, types=types, to=spec["to"], when=_conditions(spec.get("when") or {}),
                                   steps=tuple(steps), retry=_retry(src, keys + ("retry",), spec.get("retry") or {}, out),
                                   on_failure=spec.get("on_failure", "dead_letter"), options=spec.get("options") or {},
                                   tests=str(src.path.parent / tests) if tests else None))

@@ -44,7 +44,7 @@ class Condition:
 @dataclass(frozen=True)
 class RouteConfig:
     name: str
-    type: str                       # message type, or a glob like "dossier.*"
+    types: tuple[str, ...]          # message types, or globs like "dossier.*"
     to: str                         # connector name
     when: tuple[Condition, ...] = ()
     steps: tuple[Step, ...] = ()
@@ -54,7 +54,7 @@ class RouteConfig:
     tests: str | None = None        # path of the route's test file, if any
 
     def matches_type(self, message_type: str) -> bool:
-        return self.type == message_type or fnmatch.fnmatchcase(message_type, self.type)
+        return any(t == message_type or fnmatch.fnmatchcase(message_type, t) for t in self.types)
 
 
 @dataclass(frozen=True)

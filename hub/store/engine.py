@@ -37,6 +37,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
         return engine
     if url.startswith("postgresql"):
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg2://" + url[len("postgresql://"):]  # the driver psycogreen can make green
         if _green():
             from psycogreen.eventlet import patch_psycopg
             patch_psycopg()

@@ -196,7 +196,7 @@ class Store:
         return [DeliveryRef(r.id, r.connector) for r in rows]
 
     def replay(self, delivery_ids: list[str], actor: str) -> list[DeliveryRef]:
-        """Dead letters back to pending, keeping the message id; the trace records who replayed them."""
+        """Dead letters back on the way, keeping the message id; the trace records who replayed them."""
         now = utcnow()
         refs = []
         with self._begin() as conn:
@@ -205,8 +205,9 @@ class Store:
                                    .where(deliveries.c.id == did, deliveries.c.state == "dead")).first()
                 if row is None:
                     continue
+                # due now: whichever process runs the scheduler publishes it, on any transport
                 conn.execute(update(deliveries).where(deliveries.c.id == did).values(
-                    state="pending", attempts=0, next_attempt_at=None, updated_at=now, window_start=now))
+                    state="retry_wait", attempts=0, next_attempt_at=now, updated_at=now, window_start=now))
                 conn.execute(update(dead_letters).where(dead_letters.c.delivery_id == did).values(
                     replayed_at=now, replay_count=dead_letters.c.replay_count + 1))
                 self._hops(conn, row.message_id, [HopRecord("replayed", now, delivery_id=did, detail=f"by {actor}")])

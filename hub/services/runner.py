@@ -1,0 +1,129 @@
+"""Starts the hub's services in this process (the embedded default runs them all) and stops them cleanly."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Any
+
+import eventlet
+import eventlet.event
+import eventlet.wsgi
+from nameko.containers import ServiceContainer
+
+from hub.bus import transport_options
+from hub.config.model import HubConfig
+from hub.runtime import HubRuntime
+from hub.services.dispatcher import make_dispatcher
+from hub.services.gateway import make_gateway
+from hub.services.scheduler import make_scheduler
+from hub.simhost import simulators_app
+
+log = logging.getLogger("hub.runner")
+ROLES = ("all", "gateway", "worker")
+
+
+class _QuietLog:
+    """eventlet.wsgi logs every request line; the hub's trace is the record, so keep the console readable."""
+
+    def write(self, *_args: Any) -> None:
+        pass
+
+
+def nameko_config(config: HubConfig, max_workers: int) -> dict[str, Any]:
+    s = config.settings
+    return {"AMQP_URI": s.transport, "WEB_SERVER_ADDRESS": f"{s.http_host}:{s.http_port}",
+            "max_workers": max_workers, "serializer": "json", "ACCEPT": ["json"],
+            "TRANSPORT_OPTIONS": transport_options(s.transport), "HEARTBEAT": 30}
+
+
+def service_classes(runtime: HubRuntime, role: str) -> list[tuple[type, int]]:
+    """(service class, max workers) for this process's role."""
+    classes: list[tuple[type, int]] = []
+    if role in ("all", "gateway"):
+        classes.append((make_gateway(runtime), 256))
+    if role in ("all", "worker"):
+        for name, spec in runtime.config.connectors.items():
+            classes.append((make_dispatcher(runtime, name), spec.concurrency))
+        classes.append((make_scheduler(runtime), 2))
+    return classes
+
+
+class HubProcess:
+    def __init__(self, config: HubConfig, role: str = "all") -> None:
+        self.config = config
+        self.role = role
+        self.runtime = HubRuntime(config)
+        self.containers: list[ServiceContainer] = []
+        self.sim_server: Any = None
+        self.simulators: dict[str, Any] = {}
+
+    def start(self) -> None:
+        s = self.config.settings
+        if s.simulators and s.sandbox and self.role == "all":
+            app, self.simulators = simulators_app()
+            sock = eventlet.listen((s.sim_host, s.sim_port))
+            self.sim_server = eventlet.spawn(eventlet.wsgi.server, sock, app, log=_QuietLog(), max_size=1000)
+        self.runtime.start()
+        for cls, workers in service_classes(self.runtime, self.role):
+            container = ServiceContainer(cls, nameko_config(self.config, workers))
+            container.start()
+            self.containers.append(container)
+
+    def stop(self) -> None:
+        for container in reversed(self.containers):
+            try:
+                container.stop()
+            except Exception:  # noqa: BLE001 - keep stopping the rest
+                log.exception("container %s failed to stop", container.service_name)
+        if self.sim_server is not None:
+            self.sim_server.kill()
+        self.runtime.stop()
+
+
+def banner(config: HubConfig, role: str) -> str:
+    s = config.settings
+    base = f"http://{s.http_host}:{s.http_port}"
+    lines = [f"LGSP hub is running (role {role}; bus {_safe(s.transport)}; store {_safe(s.store)})"]
+    if role in ("all", "gateway"):
+        lines += [f"  client API     {base}/v1/messages   (OpenAPI: {base}/v1/openapi.json)",
+                  f"  health         {base}/healthz",
+                  f"  dashboard      {base}/ui",
+                  "  sandbox token  sandbox-demo-token (client 'demo')" if s.sandbox else ""]
+    if s.simulators and s.sandbox and role == "all":
+        lines.append(f"  simulators     http://{s.sim_host}:{s.sim_port}/")
+    lines.append("  trace a message: python run.py trace <id>     stop: Ctrl-C")
+    return "\n".join(line for line in lines if line)
+
+
+def _safe(url: str) -> str:
+    """A URL without its password, for printing."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def serve(config: HubConfig, role: str = "all") -> int:
+    process = HubProcess(config, role)
+    stopping = eventlet.event.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if not stopping.ready():
+            stopping.send(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    process.start()
+    print(banner(config, role), flush=True)
+    try:
+        stopping.wait()
+    finally:
+        print("stopping ...", flush=True)
+        process.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: python run.py serve")
