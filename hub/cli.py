@@ -126,6 +126,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="configuration directory (default: config/)")
 
 
+def _command_modules() -> list:
+    import importlib
+    import pkgutil
+
+    import hub.commands
+    return [importlib.import_module(f"hub.commands.{m.name}") for m in pkgutil.iter_modules(hub.commands.__path__)]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python run.py", description="LGSP hub: the provincial integration bus")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -166,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--since", type=parse_since, help="only dead letters newer than this: 30m, 2h, 7d")
     r.add_argument("--dry-run", action="store_true", dest="dry_run")
     r.add_argument("--actor", default="operator", help="who replays (recorded in the trace)")
+    for module in _command_modules():
+        module.register(sub, _common)
     d = subs["demo"]
     d.add_argument("--url", default="http://127.0.0.1:8080")
     d.add_argument("--token", default="sandbox-demo-token")
