@@ -95,6 +95,9 @@ class SchemaCatalog:
     def schema(self, type_: str) -> dict[str, Any]:
         return copy.deepcopy(self._entry(type_).schema)
 
+    def envelope_schema(self) -> dict[str, Any]:
+        return self._envelope.schema
+
     def validate_envelope(self, envelope: dict[str, Any]) -> list[SchemaProblem]:
         """Problems of the envelope itself (the payload is only checked to be an object)."""
         return _problems(self._envelope, envelope, "")
