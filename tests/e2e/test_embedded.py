@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -18,9 +19,19 @@ N_MESSAGES = 500
 CLIENTS = 10
 
 
+NARROW_TOKEN = "narrow-client-token-for-tests"
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    proc = start_hub(tmp_path_factory.mktemp("embedded"))
+    """The sandbox config plus a second client, granted only demo.ping, whose token comes from the environment."""
+    workdir = tmp_path_factory.mktemp("embedded")
+    config = workdir / "config"
+    shutil.copytree(ROOT / "config", config)
+    with open(config / "hub.yaml", "a", encoding="utf-8") as f:
+        f.write("  registry-office:\n    name: Ward registry office\n    token: ${env:HUB_TEST_NARROW_TOKEN}\n"
+                "    allow: [demo.ping]\n")
+    proc = start_hub(workdir, "--config", str(config), env={"HUB_TEST_NARROW_TOKEN": NARROW_TOKEN})
     yield proc
     code = proc.stop()
     assert code == 0, f"hub did not shut down cleanly ({code}):\n{proc.log()[-2000:]}"
@@ -143,26 +154,18 @@ def test_bad_requests_get_stable_codes_and_nothing_is_stored(hub, name, headers,
     assert hub.get(f"/v1/messages/{mid}").status_code == 404, "a refused message must not be stored"
 
 
-def test_forbidden_type_is_refused(tmp_path_factory, hub):
-    """A client granted only demo.ping may not send demo.echo (config with a second, narrower client)."""
-    from hub.config import load_config
-    from hub.errors import AuthError
-    from hub.gateway import Gateway
-
-    config = load_config(ROOT / "config")
-    narrow = config.clients["demo"].__class__(id="narrow", name="n", token_sha256="0" * 64, allow=("demo.ping",))
-
-    class Catalog:
-        def validate_envelope(self, env): return []
-        def has_type(self, t): return True
-        def is_call(self, t): return False
-        def validate_payload(self, t, p): return []
-        def subject_of(self, t, p): return None
-
-    gateway = Gateway(config, store=None, catalog=Catalog(), publish=lambda refs: None)
-    with pytest.raises(AuthError) as info:
-        gateway.submit(narrow, {"type": "demo.echo", "payload": {"text": "x"}})
-    assert info.value.code == "auth.type_not_granted" and info.value.status == 403
+def test_forbidden_type_is_refused_and_not_stored(hub):
+    mid = f"forbidden-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {NARROW_TOKEN}"}
+    r = requests.post(hub.url + "/v1/messages", json={"id": mid, "type": "demo.echo", "payload": {"text": "x"}},
+                      headers=headers, timeout=30)
+    assert r.status_code == 403 and r.json()["code"] == "auth.type_not_granted"
+    assert hub.get(f"/v1/messages/{mid}").status_code == 404
+    ok = requests.post(hub.url + "/v1/messages", json={"id": mid, "type": "demo.ping", "payload": {"text": "x"}},
+                       headers=headers, timeout=30)
+    assert ok.status_code == 202                              # the granted type from the same client passes
+    assert hub.get(f"/v1/messages/{mid}").status_code == 404  # and one client never sees another's messages
+    assert requests.get(hub.url + f"/v1/messages/{mid}", headers=headers, timeout=30).json()["source"] == "registry-office"
 
 
 def test_same_id_with_another_body_is_refused(hub):
