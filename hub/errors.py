@@ -9,6 +9,10 @@ The tree (modelled on httpx: one root, library errors translated at the boundary
     │   └── ConflictError         409/422: idempotency key reused with another body
     ├── NotFoundError             404
     ├── UnavailableError          503: store or bus cannot take the message now (fail closed)
+    ├── SigningError              hub.signing.errors: signatures, certificates, checksums, our keys
+    │   ├── SignatureError        what we received is not acceptable (signature.*, checksum.*)
+    │   ├── KeyUnavailableError   one of our signing keys cannot be used (signature.key_unavailable)
+    │   └── SigningConfigError    the signing: section is wrong (config.invalid)
     └── DeliveryError             raised by connectors and transforms, never shown to clients as-is
         ├── TransientError        retry later (network, timeout, 5xx, 429)
         └── PermanentError        dead letter now (4xx, SOAP fault, business refusal, transform failure)
@@ -107,6 +111,48 @@ DLV_ROUTE_GONE = _code("delivery.route_removed", 0, "The route no longer exists 
                        "Restore the route (config/routes.yaml) and replay, or leave the dead letter.")
 DLV_NO_CONNECTOR = _code("delivery.no_connector", 0, "Connector not configured on this hub",
                          "Add the connector to config/connectors.yaml or fix the route, then replay.")
+
+# --- signatures and checksums (hub/signing; see docs/signing.md) --------------------------------
+# Status is what an inbound endpoint answers the partner with; on the outbound path a signing failure is a
+# permanent delivery error (dead letter), never retried.
+SIG_MALFORMED = _code("signature.malformed", 400, "Signed document cannot be read safely",
+                      "Send well-formed XML/JSON without DTDs or entities.")
+SIG_MISSING = _code("signature.missing", 401, "No signature where one is required",
+                    "Sign the document; the signature must be at the agreed location.")
+SIG_INVALID = _code("signature.invalid", 401, "Signature does not match the content",
+                    "The content changed after signing, or was signed with another key; resend the original.")
+SIG_WRAPPING = _code("signature.wrapping", 401, "Signature does not cover the document as expected",
+                     "One signature per document, at the agreed location, referencing the element that contains it.")
+SIG_UNEXPECTED_REFERENCES = _code("signature.unexpected_references", 401,
+                                  "Signature has an unexpected number of references",
+                                  "Sign with exactly the agreed number of references.")
+SIG_ALGORITHM_FORBIDDEN = _code("signature.algorithm_forbidden", 401, "Signature algorithm not allowed",
+                                "Use RSA-SHA256 or ECDSA-SHA256 (or stronger); SHA-1, HMAC and 'none' are refused.")
+SIG_WEAK_KEY = _code("signature.weak_key", 401, "Signing key too weak",
+                     "Use RSA of at least 2048 bits or ECDSA on P-256 or stronger.")
+SIG_KEY_INFO_AMBIGUOUS = _code("signature.key_info_ambiguous", 401, "Signature names more than one signing key",
+                               "Put exactly one signing certificate (plus its chain) in KeyInfo, nothing else.")
+SIG_CERT_UNTRUSTED = _code("signature.certificate_untrusted", 401, "Signing certificate not trusted for this partner",
+                           "Sign with the certificate registered with the hub, or register the partner's CA.")
+SIG_CERT_EXPIRED = _code("signature.certificate_expired", 401, "Signing certificate expired",
+                         "Renew the signing certificate and register the new one with the hub.")
+SIG_CERT_NOT_YET_VALID = _code("signature.certificate_not_yet_valid", 401, "Signing certificate not yet valid",
+                               "Check the signer's clock and the certificate's validity dates.")
+SIG_UNKNOWN_KEY = _code("signature.unknown_key", 401, "Signing key id not known for this partner",
+                        "Use a 'kid' registered for this partner in the hub's trust store.")
+SIG_HEADER_FORBIDDEN = _code("signature.header_forbidden", 401, "Signature header not allowed",
+                             "Remove jku/x5u/jwk headers and any 'crit' extension other than b64.")
+SIG_NO_TRUST_STORE = _code("signature.no_trust_store", 500, "No trust store configured for this partner",
+                           "Add the partner under signing.trust in config/hub.yaml.")
+SIG_KEY_UNAVAILABLE = _code("signature.key_unavailable", 500, "Signing key cannot be used",
+                            "Check the key's files, its password variable and its certificate's dates "
+                            "('python run.py keys').")
+CHECKSUM_MISSING = _code("checksum.missing", 401, "Checksum missing",
+                         "Send the checksum field the partner scheme requires.")
+CHECKSUM_MALFORMED = _code("checksum.malformed", 401, "Checksum is not valid hex of the right length",
+                           "Send the checksum as hex of the scheme's digest length.")
+CHECKSUM_MISMATCH = _code("checksum.mismatch", 401, "Checksum does not match",
+                          "Compute the checksum over the documented fields with the shared secret.")
 
 
 def lookup(code: str) -> Code:

@@ -228,6 +228,19 @@ def _routes(src: YamlSource, data: dict[str, Any], connectors: dict[str, Connect
     return tuple(routes)
 
 
+def _signing(sources: dict[str, YamlSource], resolved: dict[str, Any], directory: Path, out: _Collector) -> None:
+    """The signing: section (keys, trust stores; no key is read here) and every route's sign step."""
+    from hub.signing.config import base_dir, check_section, check_sign_step
+    section = resolved["hub.yaml"].get("signing") or {}
+    for p in check_section(section, base_dir(directory), os.environ):
+        out.add(sources["hub.yaml"], p.path, str(p), p.fix)
+    for i, spec in enumerate(resolved["routes.yaml"].get("routes") or []):
+        for j, step in enumerate(spec.get("steps") or []):
+            if isinstance(step, dict) and "sign" in step:
+                for message, fix in check_sign_step(step["sign"], step.get("options") or {}, section):
+                    out.add(sources["routes.yaml"], ("routes", i, "steps", j, "sign"), f"route {spec['name']}: {message}", fix)
+
+
 def load_config(directory: str | Path = "config", overrides: dict[str, Any] | None = None,
                 message_types: Callable[[str], bool] | None = None) -> HubConfig:
     directory = Path(directory)
@@ -261,6 +274,7 @@ def load_config(directory: str | Path = "config", overrides: dict[str, Any] | No
     clients = _clients(sources["hub.yaml"], sources["hub.yaml"].data, resolved["hub.yaml"], out)
     connectors = _connectors(sources["connectors.yaml"], resolved["connectors.yaml"], out)
     routes = _routes(sources["routes.yaml"], resolved["routes.yaml"], connectors, message_types, out)
+    _signing(sources, resolved, directory, out)
     if out.problems:
         raise ConfigError(out.problems)
     return HubConfig(directory=str(directory), settings=settings, clients=clients, connectors=connectors,

@@ -45,12 +45,10 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from hub.signing.errors import KeyUnavailableError, SigningConfigError, SignatureError, NO_TRUST_STORE
 from hub.signing.pki import SandboxPKI, ensure_sandbox_pki
-from hub.signing import policy
+from hub.signing import config as spec_checks, policy
 
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
 DEFAULT_JWS_ALGS = ("RS256", "ES256")
-_KEY_FIELDS = {"pem_key", "pem_cert", "chain", "pkcs12", "password_env", "kid", "sandbox"}
-_TRUST_FIELDS = {"ca", "pinned", "jws_algs", "sandbox"}
 
 
 def thumbprint(cert: x509.Certificate) -> str:
@@ -188,17 +186,12 @@ class KeyRing:
         env = os.environ if environ is None else environ
         base = Path(base_dir)
         problems: list[str] = []
-        unknown = set(section) - {"sandbox_pki", "warn_days", "keys", "trust"}
-        problems += [f"signing.{k}: unknown field (expected sandbox_pki, warn_days, keys, trust)" for k in sorted(unknown)]
         sandbox: SandboxPKI | None = None
         if section.get("sandbox_pki"):
             sandbox = ensure_sandbox_pki(_resolve(base, str(section["sandbox_pki"])))
         keys_cfg = section.get("keys") or {}
         trust_cfg = section.get("trust") or {}
-        for name, spec in keys_cfg.items():
-            problems += _check_key_spec(name, spec, sandbox)
-        for partner, spec in trust_cfg.items():
-            problems += _check_trust_spec(partner, spec, sandbox)
+        problems += [str(p) for p in spec_checks.check_shape(section, sandbox.names if sandbox else None)]
         if problems:
             raise SigningConfigError(problems)
 
@@ -228,39 +221,6 @@ class KeyRing:
 def _resolve(base: Path, path: str) -> Path:
     p = Path(path)
     return p if p.is_absolute() else base / p
-
-
-def _check_key_spec(name: str, spec: Any, sandbox: SandboxPKI | None) -> list[str]:
-    where = f"signing.keys.{name}"
-    if not isinstance(spec, Mapping):
-        return [f"{where}: expected a mapping"]
-    out = [f"{where}.{k}: unknown field" + (" (give password_env: the NAME of an environment variable)" if k == "password" else "")
-           for k in sorted(set(spec) - _KEY_FIELDS)]
-    kinds = [k for k in ("pem_key", "pkcs12", "sandbox") if k in spec]
-    if len(kinds) != 1:
-        out.append(f"{where}: give exactly one of pem_key (with pem_cert), pkcs12, sandbox")
-    if "pem_key" in spec and "pem_cert" not in spec:
-        out.append(f"{where}.pem_cert: required with pem_key")
-    if "sandbox" in spec and sandbox is None:
-        out.append(f"{where}.sandbox: needs signing.sandbox_pki")
-    if "sandbox" in spec and sandbox is not None and spec["sandbox"] not in sandbox.names:
-        out.append(f"{where}.sandbox: no sandbox key {spec['sandbox']!r}; known: {', '.join(sandbox.names)}")
-    return out
-
-
-def _check_trust_spec(partner: str, spec: Any, sandbox: SandboxPKI | None) -> list[str]:
-    where = f"signing.trust.{partner}"
-    if not isinstance(spec, Mapping):
-        return [f"{where}: expected a mapping"]
-    out = [f"{where}.{k}: unknown field" for k in sorted(set(spec) - _TRUST_FIELDS)]
-    if not (spec.get("ca") or spec.get("pinned") or spec.get("sandbox")):
-        out.append(f"{where}: give ca and/or pinned certificates (an empty store would trust nothing)")
-    if "sandbox" in spec and sandbox is None:
-        out.append(f"{where}.sandbox: needs signing.sandbox_pki")
-    for alg in spec.get("jws_algs", []):
-        if alg not in policy.JWS_ALGS:
-            out.append(f"{where}.jws_algs: {alg!r} not allowed (choose from {', '.join(sorted(policy.JWS_ALGS))})")
-    return out
 
 
 def _sandbox_key_spec(spec: Mapping[str, Any], sandbox: SandboxPKI | None) -> Mapping[str, Any]:

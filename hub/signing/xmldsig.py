@@ -67,6 +67,7 @@ class VerifiedXML:
     signing_time: dt.datetime | None           # as given by the caller; None = checked at checked_at
     checked_at: dt.datetime
     document_sha256: str                       # digest of the exact bytes received (evidence)
+    signature_method: str = ""                 # SignatureMethod URI of the signature checked
 
     @property
     def signed_root(self) -> etree._Element:
@@ -147,7 +148,12 @@ def verify(xml_bytes: bytes, partner: str, signature_xpath: str, *, keyring: Key
         raise SignatureError(MALFORMED, "signed data is not XML")
     return VerifiedXML(tuple(r.signed_xml for r in results), tuple(r.signed_data for r in results),  # type: ignore[misc]
                        leaf.subject.rfc4514_string(), leaf.issuer.rfc4514_string(), format(leaf.serial_number, "x"),
-                       leaf, signing_time, at, hashlib.sha256(xml_bytes).hexdigest())
+                       leaf, signing_time, at, hashlib.sha256(xml_bytes).hexdigest(), _signature_method(signature))
+
+
+def _signature_method(signature: etree._Element) -> str:
+    method = signature.find("ds:SignedInfo/ds:SignatureMethod", {"ds": DS})
+    return "" if method is None else str(method.get("Algorithm", ""))
 
 
 def _parse(data: bytes) -> etree._Element:

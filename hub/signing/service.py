@@ -1,0 +1,153 @@
+"""The hub's one signing service per process: the KeyRing loaded once, the route ``sign`` step, the checks
+connectors call in ``inbound()``, and the signing part of ``/healthz``.
+
+Route step (``config/routes.yaml``)::
+
+    steps:
+      - transform: edxml
+      - sign: agency                      # a key under signing.keys in hub.yaml
+        options:
+          format: xmldsig                 # or jws; default: by body (XML element or bytes starting '<' -> xmldsig)
+          signature_parent: /edXML:edXMLEnvelope/edXML:edXMLHeader   # XPath; prefixes ds and edXML predefined
+          namespaces: {x: "urn:..."}      # more prefixes for signature_parent
+          header: X-JWS-Signature         # jws: the HTTP header carrying the detached JWS
+          unencoded: false                # jws: RFC 7797 b64=false
+
+The step returns a :class:`~hub.signing.evidence.SignedBody`; connectors send its ``data`` and ``headers``
+as they are. Its ``evidence`` becomes the detail of the delivery's ``signed`` hop.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from lxml import etree
+from signxml import SignatureMethod
+
+from hub.signing import jws, xmldsig
+from hub.signing.config import base_dir
+from hub.signing.errors import MALFORMED, SignatureError
+from hub.signing.evidence import Evidence, SignedBody
+from hub.signing.keys import KeyRing, thumbprint
+
+DEFAULT_JWS_HEADER = "X-JWS-Signature"
+XML_CONTENT_TYPE = "application/xml; charset=utf-8"
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def _short(uri: str) -> str:
+    """``http://www.w3.org/2001/04/xmldsig-more#rsa-sha256`` -> ``rsa-sha256`` (the trace stays readable)."""
+    return uri.rsplit("#", 1)[-1]
+
+
+class SigningService:
+    def __init__(self, keyring: KeyRing) -> None:
+        self.keyring = keyring
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], config_directory: str | os.PathLike[str]) -> "SigningService":
+        """Load every key and trust store once (generating the sandbox PKI on first run)."""
+        return cls(KeyRing.from_config(section or {}, base_dir=base_dir(config_directory)))
+
+    # --- outbound: the Pipeline's signer ------------------------------------------------------------
+    def sign(self, key_name: str, body: Any, options: Mapping[str, Any]) -> SignedBody:
+        if isinstance(body, SignedBody):
+            raise ValueError("the body is already signed: a route has one sign step")
+        fmt = options.get("format") or self._format_of(body)
+        if fmt == "xmldsig":
+            return self.sign_xml(body, key_name, options.get("signature_parent"), options.get("namespaces"))
+        if fmt == "jws":
+            data = body if isinstance(body, bytes) else body.encode("utf-8") if isinstance(body, str) \
+                else json.dumps(body, ensure_ascii=False).encode("utf-8")
+            return self.sign_json(data, key_name, str(options.get("header") or DEFAULT_JWS_HEADER),
+                                  bool(options.get("unencoded", False)))
+        raise ValueError(f"unknown signature format {fmt!r} (xmldsig or jws)")
+
+    @staticmethod
+    def _format_of(body: Any) -> str:
+        if isinstance(body, etree._Element):
+            return "xmldsig"
+        if isinstance(body, (bytes, str)):
+            head = body.lstrip()[:1]
+            return "xmldsig" if head in (b"<", "<") else "jws"
+        return "jws"
+
+    def sign_xml(self, document: etree._Element | bytes | str, key_name: str, signature_parent: str | None = None,
+                 namespaces: Mapping[str, str] | None = None) -> SignedBody:
+        """Enveloped XML-DSig; the result is serialised once, here, and sent as these bytes."""
+        if isinstance(document, (bytes, str)):
+            raw = document.encode("utf-8") if isinstance(document, str) else document
+            try:
+                document = etree.fromstring(raw, parser=xmldsig.safe_parser())
+            except etree.XMLSyntaxError as exc:
+                raise SignatureError(MALFORMED, f"body to sign is not well-formed XML: {exc}") from None
+        signed = xmldsig.sign_enveloped(document, key_name, keyring=self.keyring,
+                                        signature_parent=signature_parent, namespaces=namespaces)
+        data = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+        key = self.keyring.signing_key(key_name)
+        method = SignatureMethod.ECDSA_SHA256 if isinstance(key.private_key, ec.EllipticCurvePrivateKey) \
+            else SignatureMethod.RSA_SHA256
+        cert = key.certificate
+        evidence = Evidence("signed", key_name, "xmldsig", _short(method.value), cert.subject.rfc4514_string(),
+                            format(cert.serial_number, "x"), thumbprint(cert), hashlib.sha256(data).hexdigest())
+        return SignedBody(data, XML_CONTENT_TYPE, evidence)
+
+    def sign_json(self, data: bytes, key_name: str, header: str = DEFAULT_JWS_HEADER,
+                  unencoded: bool = False) -> SignedBody:
+        """Detached JWS over exactly ``data``; the token travels in ``header``."""
+        token = jws.sign_detached(data, key_name, keyring=self.keyring, unencoded=unencoded)
+        key = self.keyring.signing_key(key_name)
+        cert = key.certificate
+        evidence = Evidence("signed", key_name, "jws", key.jws_alg, cert.subject.rfc4514_string(),
+                            format(cert.serial_number, "x"), thumbprint(cert), hashlib.sha256(data).hexdigest())
+        return SignedBody(data, JSON_CONTENT_TYPE, evidence, {header: token})
+
+    # --- inbound: what connectors call before anything else ----------------------------------------
+    def verify_xml(self, data: bytes, partner: str, signature_xpath: str, *, expect_references: int = 1,
+                   namespaces: Mapping[str, str] | None = None,
+                   signing_time: dt.datetime | None = None) -> tuple[xmldsig.VerifiedXML, Evidence]:
+        """Verify the exact bytes received; use only ``result.signed_root`` downstream."""
+        result = xmldsig.verify(data, partner, signature_xpath, keyring=self.keyring,
+                                expect_references=expect_references, namespaces=namespaces, signing_time=signing_time)
+        evidence = Evidence("verified", partner, "xmldsig", _short(result.signature_method), result.signer_subject,
+                            result.signer_serial, thumbprint(result.certificate), result.document_sha256)
+        return result, evidence
+
+    def verify_jws(self, token: str | None, data: bytes, partner: str,
+                   at: dt.datetime | None = None) -> tuple[jws.VerifiedJWS, Evidence]:
+        result = jws.verify_detached(token, data, partner, keyring=self.keyring, at=at)
+        # kid is the pinned certificate's x5t#S256 unless the partner registered its own kid
+        cert = self.keyring.trust(partner).jws_keys.get(result.kid)
+        x5t = thumbprint(cert) if cert is not None else result.kid
+        evidence = Evidence("verified", partner, "jws", result.alg, result.signer_subject, result.signer_serial,
+                            x5t, result.payload_sha256)
+        return result, evidence
+
+    def verify_jws_request(self, headers: Mapping[str, str], body: bytes, partner: str,
+                           header: str = DEFAULT_JWS_HEADER) -> tuple[jws.VerifiedJWS, Evidence]:
+        """A callback's detached JWS, from ``header`` (any case) over the raw body received."""
+        wanted = header.lower()
+        token = next((v for k, v in headers.items() if k.lower() == wanted), None)
+        return self.verify_jws(token, body, partner)
+
+    # --- operations ----------------------------------------------------------------------------------
+    def health(self, now: dt.datetime | None = None) -> dict[str, Any]:
+        """``up`` only when every configured signing key can sign now; no I/O (keys are in memory)."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        problems: dict[str, list[str]] = {}
+        for p in self.keyring.usable(now):
+            problems.setdefault(p.key, []).append(p.detail)
+        keys: dict[str, Any] = {}
+        for name in self.keyring.key_names():
+            if name in problems:
+                keys[name] = {"state": "down", "detail": "; ".join(problems[name])}
+                continue
+            cert = self.keyring.signing_key(name).certificate
+            keys[name] = {"state": "up", "not_after": cert.not_valid_after_utc.isoformat(),
+                          "days_left": (cert.not_valid_after_utc - now).days}
+        return {"state": "down" if problems else "up", "keys": keys}
