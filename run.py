@@ -4,6 +4,9 @@ import sys
 
 if len(sys.argv) > 1 and sys.argv[1] == "serve":
     # nameko runs on eventlet: patch before anything imports socket, threading or time.
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
     import eventlet
 
     eventlet.monkey_patch()

@@ -86,6 +86,56 @@ INTERNAL = _code("hub.internal", 500, "Internal error",
 # --- configuration -------------------------------------------------------------------------
 CONFIG_INVALID = _code("config.invalid", 2, "Configuration is invalid", "Fix each problem listed, then run 'python run.py check'.")
 
+# --- identity checks (resident database, connectors/dancu.py) -----------------------------------
+# Refused before the partner is called (422), or the partner's refusal (403/502). Never echo the id or name.
+ID_INVALID = _code("identity.invalid_id", 422, "Citizen id is not valid",
+                   "Send a 12-digit personal id (valid province code and century/gender digit) or a 9-digit CMND.")
+ID_BIRTH_MISMATCH = _code("identity.id_birth_mismatch", 422, "Personal id does not agree with the birth date",
+                          "Check the id's century/gender digit and 2-digit year (digits 4-6) against the birth date.")
+ID_BAD_NAME = _code("identity.invalid_name", 422, "Full name is missing or not a name",
+                    "Send the citizen's full name as printed on the id card (letters and spaces).")
+ID_BAD_BIRTH_DATE = _code("identity.invalid_birth_date", 422, "Birth date is missing or not a date",
+                          "Send birth_date as YYYY-MM-DD.")
+ID_PURPOSE_MISSING = _code("identity.purpose_missing", 422, "Lookup without its purpose",
+                           "Send officer_id, procedure_code and dossier_code: Decree 13/2023 allows personal data "
+                           "to be read only for a named officer handling a named procedure and dossier.")
+ID_PROCEDURE_NOT_LICENSED = _code("identity.procedure_not_licensed", 403, "Procedure not licensed for the resident database",
+                                  "The resident database refused (004): ask the provincial LGSP to license this procedure.")
+ID_OFFICER_NOT_PERMITTED = _code("identity.officer_not_permitted", 403, "Officer may not query the resident database",
+                                 "The resident database refused (005): have the officer's account granted access.")
+ID_PARTNER_FAULT = _code("identity.partner_fault", 502, "The resident database answered with a SOAP fault",
+                         "See the fault string in the trace; a Client fault means the request must be fixed.")
+ID_PARTNER_ERROR = _code("identity.partner_error", 502, "The resident database answered with an error code",
+                         "See the partner's code in the trace and its documentation.")
+ID_TOKEN_REFUSED = _code("identity.token_refused", 502, "The provincial LGSP refused the hub's credentials",
+                         "Check client_id/client_secret and the lgspaccesstoken keys of the dancu connector.")
+
+# --- payments, postal service, SMS (connectors paygov/vnpay/momo, vnpost, viettel_sms/vnpt_sms) ------------
+PAY_UNSUPPORTED = _code("payment.unsupported_type", 0, "This connector does not handle that message type",
+                        "Route only payment.create to payment connectors (config/routes.yaml).")
+PAY_REFERENCE_REUSED = _code("payment.reference_reused", 0, "Payment reference already used for another order",
+                             "Use a new reference (at most 20 characters) for each payment order.")
+PAY_PROVIDER_REFUSED = _code("payment.provider_refused", 0, "The intermediary refused to open the payment",
+                             "Permanent: read the partner's code in the detail, fix the order, then send a new one.")
+PAY_ORDER_UNKNOWN = _code("payment.order_unknown", 404, "Callback for an order the hub never created",
+                          "The intermediary reported a payment for a reference the hub has no order for; reconcile.")
+PAY_AMOUNT_MISMATCH = _code("payment.amount_mismatch", 422, "Callback amount differs from the order",
+                            "The amount paid is not the amount ordered; check the order with the intermediary.")
+PAY_BAD_CALLBACK = _code("payment.bad_callback", 400, "Callback cannot be read",
+                         "The intermediary must send its documented fields (see partners.md section 4).")
+PAY_RECONCILE_FAILED = _code("payment.reconcile_unavailable", 0, "The intermediary's transaction list is unavailable",
+                             "Retry the reconciliation later; check the connector with 'python run.py check'.")
+POSTAL_AUTH = _code("postal.auth_failed", 0, "VNPost refused the hub's credentials",
+                    "Check the vnpost connector's username, password and customer code (config/connectors.yaml).")
+POSTAL_REFUSED = _code("postal.order_refused", 0, "VNPost refused the order",
+                       "Permanent: read VNPost's message in the detail, fix the addresses or service, then replay.")
+POSTAL_UNKNOWN_ORDER = _code("postal.order_unknown", 404, "Status for an order the hub never created",
+                             "VNPost reported a status for a tracking number the hub does not know.")
+SMS_BAD_NUMBER = _code("sms.bad_number", 0, "Not a Vietnamese mobile number",
+                       "Send the receiver as 0xxxxxxxxx or 84xxxxxxxxx (10 national digits).")
+SMS_REFUSED = _code("sms.refused", 0, "The SMS gateway refused the message",
+                    "Permanent: read the gateway's message in the detail (brandname, template, content), then replay.")
+
 # --- deliveries (recorded in traces and dead letters) -------------------------------------
 DLV_NETWORK = _code("delivery.network", 0, "Partner unreachable", "Transient: retried with backoff.")
 DLV_TIMEOUT = _code("delivery.timeout", 0, "Partner did not answer in time", "Transient: retried with backoff.")
@@ -101,6 +151,8 @@ DLV_EXHAUSTED = _code("delivery.attempts_exhausted", 0, "Gave up after the route
                       "Fix the partner or the route's retry policy, then replay the dead letter.")
 DLV_NO_WEBHOOK = _code("delivery.no_webhook", 0, "No client webhook for this message",
                        "Set webhook.url for the client in config/hub.yaml, or name the client in the route's options.")
+DLV_CIRCUIT_OPEN = _code("delivery.circuit_open", 0, "The partner is failing; deliveries are paused",
+                         "Nothing to do: the hub probes the partner and resumes by itself; see /healthz.")
 DLV_CONNECTOR_BUG = _code("delivery.connector_error", 0, "The connector failed unexpectedly",
                           "Transient: retried; if it persists, report the trace to the hub's developers.")
 DLV_SIGN = _code("delivery.sign_failed", 0, "Signing failed",

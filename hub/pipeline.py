@@ -5,9 +5,11 @@ Plain Python: the nameko dispatcher calls :meth:`Pipeline.attempt` and only adds
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any, Callable
 
 from hub import errors, registry
+from hub.circuit import CircuitBreaker
 from hub.config.model import HubConfig, RouteConfig, Step
 from hub.contracts import Connector, Delivery, Reply, TransformContext
 from hub.errors import DeliveryError, HubError, PermanentError, TransientError
@@ -19,6 +21,8 @@ from hub.store import ClaimedDelivery, HopRecord, Outcome
 Signer = Callable[[str, Any, dict], Any]
 #: validate(schema_name, body) -> list of problems (empty when valid)
 Validator = Callable[[str, Any], list]
+#: failures that say the partner is down or unreachable (they feed the circuit breaker); 429 is a partner alive
+PARTNER_DOWN = frozenset({errors.DLV_NETWORK, errors.DLV_TIMEOUT, errors.DLV_PARTNER_5XX, errors.DLV_CONNECTOR_BUG})
 SendGuard = Callable[[Connector, Callable[[], Reply]], Reply]
 
 
@@ -28,8 +32,9 @@ def _direct(connector: Connector, send: Callable[[], Reply]) -> Reply:
 
 class Pipeline:
     def __init__(self, config: HubConfig, connectors: dict[str, Connector], signer: Signer | None = None,
-                 validator: Validator | None = None) -> None:
+                 validator: Validator | None = None, breakers: dict[str, CircuitBreaker] | None = None) -> None:
         self.config = config
+        self.breakers = breakers or {}
         self.connectors = connectors
         self.routes = {r.name: r for r in config.routes}
         self.signer = signer
@@ -41,9 +46,11 @@ class Pipeline:
         for step in route.steps:
             started = time.perf_counter()
             body = self._step(step, route, message, body)
+            # a signer's evidence (key, certificate, algorithm, digest of the bytes sent) is the signed hop's detail
+            evidence = getattr(body, "evidence", None) if step.kind == "sign" else None
             hops.append(HopRecord({"transform": "transformed", "sign": "signed", "validate": "validated"}[step.kind],
-                                  duration_ms=(time.perf_counter() - started) * 1000, detail=step.name,
-                                  delivery_id=delivery_id))
+                                  duration_ms=(time.perf_counter() - started) * 1000,
+                                  detail=step.name if evidence is None else str(evidence), delivery_id=delivery_id))
         return body
 
     def _step(self, step: Step, route: RouteConfig, message: Message, body: Any) -> Any:
@@ -85,17 +92,29 @@ class Pipeline:
             body = self.prepare(route, claimed.message, hops, did)
             delivery = Delivery(id=did, message=claimed.message, route=route.name, connector=connector.name,
                                 attempt=claimed.attempts, body=body, options=route.options)
+            breaker = self.breakers.get(connector.name)
+            wait = breaker.allow() if breaker else None
+            if wait is not None:
+                return self._paused(claimed, connector.name, wait)
             started = time.perf_counter()
             try:
                 reply = guard(connector, lambda: connector.send(delivery))
-            except DeliveryError:
+            except DeliveryError as exc:
+                if breaker:
+                    breaker.record_failure() if exc.code in PARTNER_DOWN else breaker.record_success()
                 raise
             except HubError as exc:
+                if breaker:
+                    breaker.record_success()  # the partner answered, with a refusal
                 raise PermanentError(exc.code, exc.detail) from exc
             except Exception as exc:  # a bug in a connector: retry (bounded), keep the evidence
+                if breaker:
+                    breaker.record_failure()
                 raise TransientError(errors.DLV_CONNECTOR_BUG, f"{type(exc).__name__}: {exc}") from exc
             finally:
                 sent_ms = (time.perf_counter() - started) * 1000
+            if breaker:
+                breaker.record_success()
             hops.append(HopRecord("answered", duration_ms=sent_ms, delivery_id=did,
                                   detail=f"{connector.name}: status {reply.status}"
                                          + (f", ref {reply.partner_ref}" if reply.partner_ref else "")))
@@ -104,6 +123,14 @@ class Pipeline:
             return Outcome("delivered", reply=answer), hops
         except DeliveryError as exc:
             return self._failed(claimed, route, exc, hops)
+
+    @staticmethod
+    def _paused(claimed: ClaimedDelivery, connector: str, wait: float) -> tuple[Outcome, list[HopRecord]]:
+        """Circuit open: not sent, not counted; back when the breaker lets a probe through."""
+        hop = HopRecord("paused", code=errors.DLV_CIRCUIT_OPEN, delivery_id=claimed.id,
+                        detail=f"{connector} circuit open; next probe in {wait:.1f} s")
+        return Outcome("retry_wait", code=errors.DLV_CIRCUIT_OPEN, error=hop.detail, counted=False,
+                       next_attempt_at=utcnow() + timedelta(seconds=wait)), [hop]
 
     def _failed(self, claimed: ClaimedDelivery, route: RouteConfig | None, exc: DeliveryError,
                 hops: list[HopRecord]) -> tuple[Outcome, list[HopRecord]]:

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from hub import errors, registry
+from hub import metrics, registry
 from hub.bus import Bus
+from hub.circuit import CircuitBreaker, CircuitPolicy
 from hub.config.model import ClientConfig, HubConfig
-from hub.contracts import Connector, Health
+from hub.contracts import Connector
 from hub.gateway import Gateway
+from hub.logging import message_context
 from hub.pipeline import Pipeline
+from hub.signing.service import SigningService
 from hub.store import ClaimedDelivery, DeliveryRef, Store
 
 log = logging.getLogger("hub")
@@ -41,11 +45,19 @@ class HubRuntime:
         self.catalog = catalog
         self.store = Store(config.settings.store)
         self.bus = Bus(config.settings.transport, config.connectors)
+        # Keys and trust stores load once per process (the sandbox PKI is generated on first run), never per message.
+        self.signing = SigningService.from_config(config.signing, config.directory)
+        self.keyring = self.signing.keyring   # hub.health: /healthz is red when a signing key cannot sign
         context = ConnectorContext(config)
+        context.signing = self.signing  # connectors verify callbacks with it before anything else
+        context.store = self.store  # connectors keeping partner state (payment orders, postal orders) share it
         self.connectors: dict[str, Connector] = {
             name: registry.connectors.get(spec.type)(name, spec.options, context)
             for name, spec in config.connectors.items()}
-        self.pipeline = Pipeline(config, self.connectors)
+        self.breakers = {name: CircuitBreaker(CircuitPolicy(**spec.circuit)) for name, spec in config.connectors.items()}
+        for name, breaker in self.breakers.items():
+            self.connectors[name].circuit = breaker  # type: ignore[attr-defined] - read by health and metrics
+        self.pipeline = Pipeline(config, self.connectors, signer=self.signing.sign, breakers=self.breakers)
         self.gateway = Gateway(config, self.store, catalog, self.bus.publish)
 
     def start(self) -> None:
@@ -73,12 +85,15 @@ class HubRuntime:
             return
         spec = self.config.connectors.get(connector)
         # The lease outlives the longest attempt, so only a dead worker's delivery is taken over.
-        lease = (spec.timeout * 2 + 30) if spec else 60
+        lease = (spec.timeout + 10) if spec else 60
         claimed = self.store.claim(did, lease)
         if claimed is None:
             return  # finished, waiting for its retry time, or in flight elsewhere: not sent again
-        outcome, hops = self.pipeline.attempt(claimed, guard) if guard else self.pipeline.attempt(claimed)
-        self.store.finish(claimed, outcome, hops)
+        started = time.perf_counter()
+        with message_context(claimed.message.id, claimed.message.correlation_id):
+            outcome, hops = self.pipeline.attempt(claimed, guard) if guard else self.pipeline.attempt(claimed)
+            self.store.finish(claimed, outcome, hops)
+        metrics.record_attempt(connector, outcome.state, outcome.code, time.perf_counter() - started)
 
     # --- the scheduler's work --------------------------------------------------------------------
     def sweep_retries(self) -> int:
@@ -96,16 +111,6 @@ class HubRuntime:
 
     # --- health ----------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        report: dict[str, Any] = {"status": "ok", "store": "up", "bus": "up", "connectors": {}}
-        try:
-            self.store.ping()
-        except errors.HubError:
-            report["store"], report["status"] = "down", "degraded"
-        try:
-            self.bus.ping()
-        except Exception:  # noqa: BLE001 - any failure to reach the broker is "down"
-            report["bus"], report["status"] = "down", "degraded"
-        for name, connector in self.connectors.items():
-            h: Health = connector.check()
-            report["connectors"][name] = {"state": h.state, "detail": h.detail, "latency_ms": h.latency_ms}
-        return report
+        """Readiness: store, bus, signing keys, each connector (hub.health has the rules)."""
+        from hub.health import readiness
+        return readiness(self)

@@ -155,7 +155,7 @@ def _connectors(src: YamlSource, data: dict[str, Any], out: _Collector) -> dict[
             hint = registry.suggest(str(ctype), registry.connectors.names())
             out.add(src, ("connectors", name, "type"), f"connector {name}: unknown type '{ctype}'",
                     f"did you mean '{hint}'?" if hint else f"use one of: {', '.join(registry.connectors.names())}")
-        options = {k: v for k, v in spec.items() if k not in ("type", "timeout", "concurrency")}
+        options = {k: v for k, v in spec.items() if k not in ("type", "timeout", "concurrency", "circuit")}
         schema = registry.connectors.get(ctype).config_schema if ctype in registry.connectors else {}
         for err in jsonschema.Draft202012Validator(schema).iter_errors(options):
             where = "/".join(str(p) for p in err.absolute_path) or name
@@ -163,7 +163,9 @@ def _connectors(src: YamlSource, data: dict[str, Any], out: _Collector) -> dict[
                     f"see the options of connector type '{ctype}' (python run.py check --explain {ctype})")
         result[name] = ConnectorConfig(name=name, type=ctype, options=options,
                                        timeout=parse_duration(spec.get("timeout", 10)),
-                                       concurrency=int(spec.get("concurrency", 10)))
+                                       concurrency=int(spec.get("concurrency", 10)),
+                                       circuit={k: (parse_duration(v) if k != "failures" else int(v))
+                                                for k, v in (spec.get("circuit") or {}).items()})
     return result
 
 
@@ -278,4 +280,5 @@ def load_config(directory: str | Path = "config", overrides: dict[str, Any] | No
     if out.problems:
         raise ConfigError(out.problems)
     return HubConfig(directory=str(directory), settings=settings, clients=clients, connectors=connectors,
-                     routes=routes, signing=resolved["hub.yaml"].get("signing") or {})
+                     routes=routes, signing=resolved["hub.yaml"].get("signing") or {},
+                     operators=resolved["hub.yaml"].get("operators") or {})

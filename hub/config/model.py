@@ -64,6 +64,7 @@ class ConnectorConfig:
     options: dict[str, Any]
     timeout: float = 10.0           # total seconds per attempt
     concurrency: int = 10           # parallel attempts per hub process (and the bus prefetch)
+    circuit: dict[str, float] = field(default_factory=dict)  # failures, open_for, max_open_for
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class HubConfig:
     connectors: dict[str, ConnectorConfig]
     routes: tuple[RouteConfig, ...]
     signing: dict[str, Any] = field(default_factory=dict)
+    operators: dict[str, Any] = field(default_factory=dict)   # dashboard accounts (hub.web.auth)
 
     def routes_for(self, message_type: str) -> list[RouteConfig]:
         return [r for r in self.routes if r.matches_type(message_type)]

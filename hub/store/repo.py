@@ -75,6 +75,7 @@ class Outcome:
     error: str | None = None
     reply: Any = None
     next_attempt_at: datetime | None = None
+    counted: bool = True            # False: the partner was never called (circuit open), give the attempt back
 
 
 def delivery_id(message_id: str, route: str) -> str:
@@ -152,6 +153,8 @@ class Store:
         values: dict[str, Any] = {"state": outcome.state, "updated_at": now, "lease_until": None,
                                   "last_code": outcome.code, "last_error": outcome.error,
                                   "next_attempt_at": outcome.next_attempt_at}
+        if not outcome.counted:
+            values["attempts"] = deliveries.c.attempts - 1
         if outcome.state == "delivered":
             values["delivered_at"] = now
             values["reply"] = None if outcome.reply is None else canonical_json(outcome.reply)

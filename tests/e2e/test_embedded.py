@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+import yaml
 
 from tests.conftest import ROOT
 from tests.harness import TOKEN, start_hub, wait_until
@@ -28,9 +29,10 @@ def hub(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("embedded")
     config = workdir / "config"
     shutil.copytree(ROOT / "config", config)
-    with open(config / "hub.yaml", "a", encoding="utf-8") as f:
-        f.write("  registry-office:\n    name: Ward registry office\n    token: ${env:HUB_TEST_NARROW_TOKEN}\n"
-                "    allow: [demo.ping]\n")
+    hub_yaml = yaml.safe_load((config / "hub.yaml").read_text(encoding="utf-8"))
+    hub_yaml["clients"]["registry-office"] = {"name": "Ward registry office", "token": "${env:HUB_TEST_NARROW_TOKEN}",
+                                              "allow": ["demo.ping"]}
+    (config / "hub.yaml").write_text(yaml.safe_dump(hub_yaml, allow_unicode=True), encoding="utf-8")
     proc = start_hub(workdir, "--config", str(config), env={"HUB_TEST_NARROW_TOKEN": NARROW_TOKEN})
     yield proc
     code = proc.stop()
