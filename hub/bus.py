@@ -18,6 +18,8 @@ from hub.store import DeliveryRef
 DELIVER_EXCHANGE = Exchange("hub.deliver", type="direct", durable=True)
 DEAD_EXCHANGE = Exchange("hub.dead", type="fanout", durable=True)
 DEAD_QUEUE = Queue("hub.dead", exchange=DEAD_EXCHANGE, routing_key="", durable=True)
+#: seconds a publish may wait for the broker's confirm before the gateway answers 503 (never hang)
+PUBLISH_TIMEOUT = 5.0
 #: memory:// polls; 5 ms keeps the embedded hub responsive without burning a core when idle
 MEMORY_OPTIONS = {"polling_interval": 0.005}
 
@@ -43,6 +45,7 @@ class Bus:
 
     def __init__(self, url: str, connectors: Iterable[str], quorum: bool = False) -> None:
         self.url = url
+        self.quorum = quorum
         self.queues = {name: delivery_queue(name, quorum) for name in connectors}
         self._connection = Connection(url, transport_options=transport_options(url), connect_timeout=5)
 
@@ -63,7 +66,7 @@ class Bus:
                 producer.publish(json.dumps({"delivery": ref.id}), exchange=DELIVER_EXCHANGE, routing_key=ref.connector,
                                  content_type="application/json", content_encoding="utf-8", delivery_mode=2,
                                  mandatory=is_amqp(self.url), declare=[self.queues[ref.connector]]
-                                 if ref.connector in self.queues else [], retry=False)
+                                 if ref.connector in self.queues else [], retry=False, timeout=PUBLISH_TIMEOUT)
 
     def ping(self) -> None:
         with connections[self._connection].acquire(block=True, timeout=5) as conn:

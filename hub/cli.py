@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from datetime import timedelta
@@ -24,7 +25,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hub.services.runner import serve
     config = _load(args, http_host=args.host, http_port=args.port, sim_port=args.sim_port,
                    transport=args.transport, store=args.store)
-    return serve(config, role=args.role)
+    # bus and store URLs go to the workers through the environment: a password in argv shows in `ps`
+    worker_argv = ["--config", str(args.config), "--sim-port", str(config.settings.sim_port)]
+    os.environ["HUB_TRANSPORT"], os.environ["HUB_STORE"] = config.settings.transport, config.settings.store
+    return serve(config, role=args.role, workers=args.workers, worker_argv=worker_argv)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -157,7 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sim-port", type=int, dest="sim_port", help="port of the partner simulators (default 8090)")
     s.add_argument("--transport", help="bus URL: memory:// or amqp://user:pass@host:5672/ (env HUB_TRANSPORT)")
     s.add_argument("--store", help="store URL: sqlite:///var/hub.db or postgresql://... (env HUB_STORE)")
-    s.add_argument("--role", choices=("all", "gateway", "worker"), default="all")
+    s.add_argument("--role", choices=("all", "gateway", "worker"), default="all",
+                   help="all (default), gateway (HTTP API and routing) or worker (dispatchers and scheduler)")
+    s.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="run this process as the gateway and N local worker processes (needs amqp:// and a shared store)")
     subs["check"].add_argument("--production", action="store_true",
                                help="also refuse sandbox tokens, sandbox mode and http:// partner URLs")
     for name in ("trace", "replay"):

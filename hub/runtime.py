@@ -10,6 +10,7 @@ from hub.bus import Bus
 from hub.circuit import CircuitBreaker, CircuitPolicy
 from hub.config.model import ClientConfig, HubConfig
 from hub.contracts import Connector
+from hub.errors import HubError, RequestError
 from hub.gateway import Gateway
 from hub.logging import message_context
 from hub.pipeline import Pipeline
@@ -44,7 +45,7 @@ class HubRuntime:
         self.config = config
         self.catalog = catalog
         self.store = Store(config.settings.store)
-        self.bus = Bus(config.settings.transport, config.connectors)
+        self.bus = Bus(config.settings.transport, config.connectors, quorum=config.settings.quorum_queues)
         # Keys and trust stores load once per process (the sandbox PKI is generated on first run), never per message.
         self.signing = SigningService.from_config(config.signing, config.directory)
         self.keyring = self.signing.keyring   # hub.health: /healthz is red when a signing key cannot sign
@@ -86,7 +87,7 @@ class HubRuntime:
         spec = self.config.connectors.get(connector)
         # The lease outlives the longest attempt, so only a dead worker's delivery is taken over.
         lease = (spec.timeout + 10) if spec else 60
-        claimed = self.store.claim(did, lease)
+        claimed = self.store.claim(did, lease, ordered=self._ordered(did))
         if claimed is None:
             return  # finished, waiting for its retry time, or in flight elsewhere: not sent again
         started = time.perf_counter()
@@ -95,7 +96,34 @@ class HubRuntime:
             self.store.finish(claimed, outcome, hops)
         metrics.record_attempt(connector, outcome.state, outcome.code, time.perf_counter() - started)
 
+    def _ordered(self, delivery_id: str) -> bool:
+        """Route option ``ordered: subject``: deliveries of one subject go out in the order they were accepted."""
+        route = self.pipeline.routes.get(delivery_id.rsplit("/", 1)[-1])
+        return route is not None and route.options.get("ordered") == "subject"
+
     # --- the scheduler's work --------------------------------------------------------------------
+    def poll_connectors(self) -> int:
+        """Pull from partners that only offer pull; each item enters like a callback. A connector with an
+        ``acknowledge(items)`` method hears that its items were stored, so the partner may forget them."""
+        ingested = 0
+        for name, connector in self.connectors.items():
+            if "poll" not in connector.capabilities:
+                continue
+            try:
+                items = connector.poll()
+                for item in items:
+                    try:
+                        self.gateway.ingest(name, item)
+                    except RequestError as exc:  # a partner item the hub cannot take: logged, not retried forever
+                        log.error("poll of %s: item %s refused: [%s] %s", name, item.id, exc.code, exc.detail)
+            except HubError as exc:  # store, bus or partner away: nothing acknowledged, the next poll retries
+                log.warning("poll of %s skipped: [%s] %s", name, exc.code, exc.detail)
+                continue
+            if items and hasattr(connector, "acknowledge"):
+                connector.acknowledge(items)
+            ingested += len(items)
+        return ingested
+
     def sweep_retries(self) -> int:
         refs = self.store.due_retries()
         self._publish_known(refs)

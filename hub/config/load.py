@@ -109,6 +109,7 @@ def _settings(data: dict[str, Any], overrides: dict[str, Any]) -> HubSettings:
         "sandbox": hub.get("sandbox", True),
         "transport": os.environ.get("HUB_TRANSPORT") or hub.get("transport", "memory://"),
         "store": os.environ.get("HUB_STORE") or hub.get("store", "sqlite:///var/hub.db"),
+        "quorum_queues": bool((hub.get("bus") or {}).get("quorum_queues", False)),
         "http_host": http.get("host", "127.0.0.1"),
         "http_port": http.get("port", 8080),
         "max_body_bytes": http.get("max_body_bytes", 1_048_576),

@@ -85,6 +85,7 @@ class ClientConfig:
 class HubSettings:
     sandbox: bool = True
     transport: str = "memory://"
+    quorum_queues: bool = False     # RabbitMQ cluster: replicated quorum queues instead of classic ones
     store: str = "sqlite:///var/hub.db"
     http_host: str = "127.0.0.1"
     http_port: int = 8080

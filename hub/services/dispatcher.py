@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import eventlet
-from nameko.messaging import consume
 
 from hub import errors
 from hub.bus import delivery_queue
 from hub.contracts import Connector, Reply
 from hub.errors import TransientError
 from hub.runtime import HubRuntime
+from hub.services.consumer import consume_deliveries
 from hub.services.deps import Runtime
 
 
@@ -30,7 +30,7 @@ def make_dispatcher(runtime: HubRuntime, connector: str) -> type:
         hub = Runtime(runtime)
 
         # requeue_on_error: a handler that could not record its outcome never acknowledges silently
-        @consume(delivery_queue(connector), requeue_on_error=True)
+        @consume_deliveries(delivery_queue(connector, runtime.bus.quorum), requeue_on_error=True)
         def deliver(self, body):  # noqa: ANN001, ANN201
             try:
                 self.hub.dispatch(connector, body, guard)

@@ -11,7 +11,8 @@ import eventlet.event
 import eventlet.wsgi
 from nameko.containers import ServiceContainer
 
-from hub.bus import transport_options
+from hub.bus import is_amqp, transport_options
+from hub.services.workers import WorkerPool
 from hub.config.model import HubConfig
 from hub.runtime import HubRuntime
 from hub.services.dispatcher import make_dispatcher
@@ -60,7 +61,7 @@ class HubProcess:
 
     def start(self) -> None:
         s = self.config.settings
-        if s.simulators and s.sandbox and self.role == "all":
+        if s.simulators and s.sandbox and self.role in ("all", "gateway"):
             app, self.simulators = simulators_app()
             sock = eventlet.listen((s.sim_host, s.sim_port))
             self.sim_server = eventlet.spawn(eventlet.wsgi.server, sock, app, log=_QuietLog(), max_size=1000)
@@ -90,7 +91,7 @@ def banner(config: HubConfig, role: str) -> str:
                   f"  health         {base}/healthz",
                   f"  dashboard      {base}/ui",
                   "  sandbox token  sandbox-demo-token (client 'demo')" if s.sandbox else ""]
-    if s.simulators and s.sandbox and role == "all":
+    if s.simulators and s.sandbox and role in ("all", "gateway"):
         lines.append(f"  simulators     http://{s.sim_host}:{s.sim_port}/")
     lines.append("  trace a message: python run.py trace <id>     stop: Ctrl-C")
     return "\n".join(line for line in lines if line)
@@ -104,8 +105,15 @@ def _safe(url: str) -> str:
     return url
 
 
-def serve(config: HubConfig, role: str = "all") -> int:
-    process = HubProcess(config, role)
+def serve(config: HubConfig, role: str = "all", workers: int = 0, worker_argv: list[str] | None = None) -> int:
+    """Run this process's role; with ``workers`` > 0 this process is the gateway and N local worker processes
+    (``run.py serve --role worker``) share the connectors' queues, supervised and restarted if they die."""
+    if workers and not is_amqp(config.settings.transport):
+        print("--workers needs a shared bus: give --transport amqp://... (and a shared --store postgresql://...)",
+              file=sys.stderr)
+        return 2
+    process = HubProcess(config, "gateway" if workers else role)
+    pool = WorkerPool(workers, worker_argv or []) if workers else None
     stopping = eventlet.event.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -115,11 +123,16 @@ def serve(config: HubConfig, role: str = "all") -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     process.start()
-    print(banner(config, role), flush=True)
+    if pool:
+        pool.start()
+    print(banner(config, process.role) + (f"\n  workers        {workers} local worker process(es)" if pool else ""),
+          flush=True)
     try:
         stopping.wait()
     finally:
         print("stopping ...", flush=True)
+        if pool:
+            pool.stop()
         process.stop()
         print("stopped", flush=True)
     return 0
