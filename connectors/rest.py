@@ -16,6 +16,7 @@ from requests.adapters import HTTPAdapter
 from hub import errors, registry
 from hub.contracts import Connector, Delivery, Health, Reply
 from hub.errors import PermanentError, TransientError
+from hub.signing.evidence import SignedBody
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
 
@@ -113,6 +114,13 @@ class RestConnector(HttpConnector):
     type_name = "rest"
 
     def send(self, delivery: Delivery) -> Reply:
-        response = self.post_json(self.base_url, delivery.body, {"Idempotency-Key": delivery.idempotency_key})
+        headers = {"Idempotency-Key": delivery.idempotency_key}
+        if isinstance(delivery.body, SignedBody):
+            # signed bytes go out exactly as signed (a re-serialised body would not match its JWS/XML-DSig)
+            body = delivery.body
+            response = self.post_json(self.base_url, None, {**headers, "Content-Type": body.content_type,
+                                                            **body.headers}, data=body.data)
+        else:
+            response = self.post_json(self.base_url, delivery.body, headers)
         body = self.json_of(self.name, response) if response.content else None
         return Reply(status=response.status_code, body=body)

@@ -62,6 +62,8 @@ class InboundMessage:
     subject: str | None = None
     id: str | None = None          # the partner's own id when it has one: callbacks replayed are one message
     correlation_id: str | None = None
+    #: what the connector verified before parsing (str of hub.signing.evidence.Evidence): becomes `verified` hops
+    evidence: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -140,7 +140,8 @@ class Gateway:
                           subject=item.subject or self.catalog.subject_of(item.type, item.payload),
                           correlation_id=item.correlation_id)
         digest = body_digest({"source": source, "type": item.type, "payload": item.payload})
-        self._accept(message, digest, [HopRecord("received", detail=f"callback from {source}")])
+        self._accept(message, digest, [HopRecord("received", detail=f"callback from {source}"),
+                                       *(HopRecord("verified", detail=e) for e in item.evidence)])
         return message.id
 
     def _validated(self, client: ClientConfig, envelope: dict[str, Any], call: bool) -> Message:
