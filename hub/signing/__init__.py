@@ -6,7 +6,10 @@
     xmldsig    enveloped XML-DSig (signxml) with wrapping/trust/algorithm defences
     jws        detached JWS (RS256/ES256) over the exact bytes sent
     checksums  VNPay / MoMo / PayGov checksum schemes
-    errors     stable codes (to be merged into hub/errors.py)
+    errors     SigningError (a HubError) and its subclasses; the codes are in hub/errors.py
+    config     checks of the signing: section and of routes' sign steps (file/line via the config loader)
+    service    SigningService: the route sign step, inbound verification, one KeyRing per process
+    evidence   Evidence (signed/verified hops) and SignedBody (what connectors send as-is)
 
 Everything here is synchronous and does no I/O after the KeyRing is loaded.
 """

@@ -134,20 +134,3 @@ class SigningService:
         wanted = header.lower()
         token = next((v for k, v in headers.items() if k.lower() == wanted), None)
         return self.verify_jws(token, body, partner)
-
-    # --- operations ----------------------------------------------------------------------------------
-    def health(self, now: dt.datetime | None = None) -> dict[str, Any]:
-        """``up`` only when every configured signing key can sign now; no I/O (keys are in memory)."""
-        now = now or dt.datetime.now(dt.timezone.utc)
-        problems: dict[str, list[str]] = {}
-        for p in self.keyring.usable(now):
-            problems.setdefault(p.key, []).append(p.detail)
-        keys: dict[str, Any] = {}
-        for name in self.keyring.key_names():
-            if name in problems:
-                keys[name] = {"state": "down", "detail": "; ".join(problems[name])}
-                continue
-            cert = self.keyring.signing_key(name).certificate
-            keys[name] = {"state": "up", "not_after": cert.not_valid_after_utc.isoformat(),
-                          "days_left": (cert.not_valid_after_utc - now).days}
-        return {"state": "down" if problems else "up", "keys": keys}
