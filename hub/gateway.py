@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from hub import errors
+from hub import errors, metrics
 from hub.config.model import ClientConfig, HubConfig
 from hub.contracts import Connector, InboundMessage, InboundRequest, InboundResponse
 from hub.errors import AuthError, ConflictError, HubError, NotFoundError, RequestError
@@ -96,6 +96,17 @@ class Gateway:
 
     # --- one-way and call messages ---------------------------------------------------------------
     def submit(self, client: ClientConfig, envelope: dict[str, Any], *, call: bool = False) -> Answer:
+        # counted by type (only a known type: a label must stay bounded) and outcome, never by client or id
+        mtype = envelope.get("type") if self.catalog.has_type(str(envelope.get("type"))) else "unknown"
+        try:
+            answer = self._submit(client, envelope, call)
+        except HubError as exc:
+            metrics.record_message(mtype, "refused", exc.code)
+            raise
+        metrics.record_message(mtype, "accepted")
+        return answer
+
+    def _submit(self, client: ClientConfig, envelope: dict[str, Any], call: bool) -> Answer:
         received = HopRecord("received", detail=f"from client {client.id}")
         started = time.perf_counter()
         message = self._validated(client, envelope, call)

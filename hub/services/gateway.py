@@ -8,12 +8,14 @@ from typing import Any
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from hub import errors
+from hub import errors, metrics
 from hub.contracts import InboundRequest
 from hub.errors import HubError, RequestError, UnavailableError
 from hub.openapi import openapi_document
 from hub.runtime import HubRuntime
 from hub.services.deps import Runtime
+from hub.web.app import WebUI
+from hub.web.app import routes as web_routes
 
 log = logging.getLogger("hub.gateway")
 
@@ -96,15 +98,27 @@ def make_gateway(runtime: HubRuntime) -> type:
             result = self.hub.gateway.inbound(self.hub.connectors, connector, inbound)
             return Response(result.body, status=result.status, content_type=result.content_type)
 
-        @http("GET", "/healthz")
-        @guarded
-        def healthz(self, request: Request) -> Response:
-            report = self.hub.health()
-            return json_response(200 if report["status"] == "ok" else 503, report)
-
         @http("GET", "/v1/openapi.json")
         @guarded
         def openapi(self, request: Request) -> Response:
             return json_response(200, openapi_document(self.hub.catalog))
 
+    # The dashboard and the ops endpoints (hub/web): plain functions, one @http entrypoint each.
+    ui = WebUI(runtime)
+    metrics.attach(runtime)
+    for methods, path, handler in web_routes():
+        setattr(GatewayService, f"web_{handler.__name__}_{methods.lower()}", _web_entrypoint(ui, methods, path, handler))
     return GatewayService
+
+
+def _web_entrypoint(ui: WebUI, methods: str, path: str, handler):  # noqa: ANN001, ANN202
+    def entrypoint(self, request: Request, **kwargs: Any) -> Response:  # noqa: ANN001
+        try:
+            return handler(ui, request, **kwargs)
+        except HubError as exc:
+            return problem_response(exc, request.path)
+        except Exception:  # noqa: BLE001 - never a stack trace to a browser
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            return problem_response(HubError(errors.INTERNAL), request.path)
+    entrypoint.__name__ = handler.__name__
+    return http(methods, path)(entrypoint)
