@@ -60,13 +60,21 @@ class Bus:
         if not refs:
             return
         with connections[self._connection].acquire(block=True, timeout=10) as conn:
-            conn.ensure_connection(max_retries=1, timeout=5)
-            producer = Producer(conn.default_channel)
-            for ref in refs:
-                producer.publish(json.dumps({"delivery": ref.id}), exchange=DELIVER_EXCHANGE, routing_key=ref.connector,
-                                 content_type="application/json", content_encoding="utf-8", delivery_mode=2,
-                                 mandatory=is_amqp(self.url), declare=[self.queues[ref.connector]]
-                                 if ref.connector in self.queues else [], retry=False, timeout=PUBLISH_TIMEOUT)
+            try:
+                self._publish(conn, refs)
+            except Exception:
+                conn.collect()  # a broken connection must not go back to the pool: the next publish reconnects
+                raise
+
+    def _publish(self, conn: Connection, refs: list[DeliveryRef]) -> None:
+        conn.ensure_connection(max_retries=1, timeout=5)
+        producer = Producer(conn.default_channel)
+        for ref in refs:
+            producer.publish(json.dumps({"delivery": ref.id}), exchange=DELIVER_EXCHANGE, routing_key=ref.connector,
+                             content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+                             mandatory=is_amqp(self.url),
+                             declare=[self.queues[ref.connector]] if ref.connector in self.queues else [],
+                             retry=False, timeout=PUBLISH_TIMEOUT)
 
     def ping(self) -> None:
         with connections[self._connection].acquire(block=True, timeout=5) as conn:

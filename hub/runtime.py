@@ -5,7 +5,7 @@ import logging
 import time
 from typing import Any
 
-from hub import metrics, registry
+from hub import faultpoints, metrics, registry
 from hub.bus import Bus
 from hub.circuit import CircuitBreaker, CircuitPolicy
 from hub.config.model import ClientConfig, HubConfig
@@ -16,6 +16,7 @@ from hub.logging import message_context
 from hub.pipeline import Pipeline
 from hub.signing.service import SigningService
 from hub.store import ClaimedDelivery, DeliveryRef, Store
+from hub.store import procedures
 
 log = logging.getLogger("hub")
 
@@ -60,6 +61,7 @@ class HubRuntime:
             self.connectors[name].circuit = breaker  # type: ignore[attr-defined] - read by health and metrics
         self.pipeline = Pipeline(config, self.connectors, signer=self.signing.sign, breakers=self.breakers)
         self.gateway = Gateway(config, self.store, catalog, self.bus.publish)
+        procedures.install(procedures.CachedCatalogue(self.store))  # for the check_procedure step
 
     def start(self) -> None:
         self.store.migrate()
@@ -93,6 +95,7 @@ class HubRuntime:
         started = time.perf_counter()
         with message_context(claimed.message.id, claimed.message.correlation_id):
             outcome, hops = self.pipeline.attempt(claimed, guard) if guard else self.pipeline.attempt(claimed)
+            faultpoints.reached("after_send")
             self.store.finish(claimed, outcome, hops)
         metrics.record_attempt(connector, outcome.state, outcome.code, time.perf_counter() - started)
 
