@@ -45,6 +45,8 @@ class InboundRequest:
     query: dict[str, str]
     body: bytes
     remote_addr: str | None = None
+    #: the query string exactly as received: checksums (VNPay) are verified over what the partner sent
+    raw_query: bytes = b""
 
 
 @dataclass

@@ -94,7 +94,7 @@ def make_gateway(runtime: HubRuntime) -> type:
         def inbound(self, request: Request, connector: str) -> Response:
             inbound = InboundRequest(method=request.method, path=request.path, headers=dict(request.headers),
                                      query=dict(request.args), body=read_body(request, limit),
-                                     remote_addr=request.remote_addr)
+                                     remote_addr=request.remote_addr, raw_query=request.query_string)
             result = self.hub.gateway.inbound(self.hub.connectors, connector, inbound)
             return Response(result.body, status=result.status, content_type=result.content_type)
 
