@@ -1,0 +1,104 @@
+"""The latest known state of each dossier, and the lag of each sync (tables in hub/store/tables_dossiers.py).
+
+Written by the DVCQG connector when the portal acknowledges a status; read for freshness (an update older than
+what the portal holds is not sent over it), by ``run.py stats sync-lag`` and by SMS status look-ups.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from hub.message import utcnow
+from hub.store.repo import Store, aware
+from hub.store.schema import messages
+from hub.store.tables_dossiers import dossier_state, dossier_sync_lag
+
+
+@dataclass(frozen=True)
+class DossierState:
+    dossier_code: str
+    agency_id: str
+    procedure_code: str | None
+    status: int
+    status_at: datetime
+    message_id: str
+    accepted_at: datetime
+    synced_at: datetime
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """A status the partner acknowledged: the message that carried it and when the one-stop system made it."""
+    dossier_code: str
+    agency_id: str
+    procedure_code: str | None
+    status: int
+    status_at: datetime
+    message_id: str
+    acknowledged_at: datetime
+
+
+def latest(store: Store, dossier_code: str) -> DossierState | None:
+    with store._begin() as conn:
+        row = conn.execute(select(dossier_state).where(dossier_state.c.dossier_code == dossier_code)).first()
+    if row is None:
+        return None
+    m = row._mapping
+    return DossierState(m["dossier_code"], m["agency_id"], m["procedure_code"], m["status"], aware(m["status_at"]),
+                        m["message_id"], aware(m["accepted_at"]), aware(m["synced_at"]))
+
+
+def record(store: Store, acks: list[Acknowledged]) -> None:
+    """Keep each acknowledged status (newest per dossier wins) and its sync lag, in one transaction."""
+    if not acks:
+        return
+    now = utcnow()
+    with store._begin() as conn:
+        accepted = dict(conn.execute(select(messages.c.id, messages.c.accepted_at)
+                                     .where(messages.c.id.in_({a.message_id for a in acks}))).all())
+        lags = []
+        for ack in acks:
+            accepted_at = aware(accepted.get(ack.message_id)) or ack.acknowledged_at
+            lags.append({"dossier_code": ack.dossier_code, "agency_id": ack.agency_id, "status": ack.status,
+                         "message_id": ack.message_id, "accepted_at": accepted_at,
+                         "acknowledged_at": ack.acknowledged_at,
+                         "lag_ms": max(0.0, (ack.acknowledged_at - accepted_at).total_seconds() * 1000)})
+            values = {"agency_id": ack.agency_id, "procedure_code": ack.procedure_code, "status": ack.status,
+                      "status_at": ack.status_at, "message_id": ack.message_id, "accepted_at": accepted_at,
+                      "synced_at": ack.acknowledged_at, "updated_at": now}
+            current = conn.execute(select(dossier_state.c.status_at)
+                                   .where(dossier_state.c.dossier_code == ack.dossier_code)).first()
+            if current is None:
+                conn.execute(insert(dossier_state).values(dossier_code=ack.dossier_code, **values))
+            elif aware(current.status_at) <= ack.status_at:
+                conn.execute(update(dossier_state).where(dossier_state.c.dossier_code == ack.dossier_code)
+                             .values(**values))
+        conn.execute(insert(dossier_sync_lag), lags)
+
+
+def lag_by_agency(store: Store, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Per agency: syncs, mean, max and 95th percentile lag (ms), over the window."""
+    q = select(dossier_sync_lag.c.agency_id, dossier_sync_lag.c.lag_ms)
+    if since is not None:
+        q = q.where(dossier_sync_lag.c.acknowledged_at >= since)
+    by_agency: dict[str, list[float]] = {}
+    with store._begin() as conn:
+        for agency, lag in conn.execute(q):
+            by_agency.setdefault(agency, []).append(lag)
+    rows = []
+    for agency, lags in sorted(by_agency.items()):
+        lags.sort()
+        rows.append({"agency_id": agency, "syncs": len(lags), "mean_ms": sum(lags) / len(lags),
+                     "p95_ms": lags[min(len(lags) - 1, int(len(lags) * 0.95))], "max_ms": lags[-1]})
+    return rows
+
+
+def lag_count(store: Store, dossier_code: str | None = None) -> int:
+    q = select(func.count()).select_from(dossier_sync_lag)
+    if dossier_code:
+        q = q.where(dossier_sync_lag.c.dossier_code == dossier_code)
+    with store._begin() as conn:
+        return int(conn.execute(q).scalar_one())

@@ -1,0 +1,50 @@
+"""Per-subject ordering of deliveries (route option ``ordered: subject``).
+
+Updates of one dossier must reach a partner in the order the hub accepted them, with any number of workers and
+retries. The rule, checked inside the claiming transaction: a delivery of subject S on connector C may start only
+when no delivery of S on C that was accepted earlier is still unfinished (pending, in flight or waiting for a
+retry). A delivery that must wait goes to ``retry_wait`` for :data:`WAIT_SECONDS`; the scheduler's retry sweep
+publishes it again, and it is claimed once the one before it is delivered or dead. Waiting costs no attempt.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from hub.store.schema import deliveries, hops, messages
+
+WAIT_SECONDS = 0.5
+WAITING = "delivery.waiting_for_earlier"   # last_code while waiting: shows in the trace and `run.py trace`
+UNFINISHED = ("pending", "in_flight", "retry_wait")
+
+
+def earlier_unfinished(conn: Connection, delivery_id: str) -> str | None:
+    """The id of an earlier-accepted unfinished delivery of the same subject on the same connector, if any."""
+    me = conn.execute(select(deliveries.c.connector, messages.c.id, messages.c.subject, messages.c.accepted_at)
+                      .join(messages, messages.c.id == deliveries.c.message_id)
+                      .where(deliveries.c.id == delivery_id)).first()
+    if me is None or not me.subject:
+        return None
+    before = or_(messages.c.accepted_at < me.accepted_at,
+                 and_(messages.c.accepted_at == me.accepted_at, messages.c.id < me.id))
+    row = conn.execute(select(deliveries.c.id).join(messages, messages.c.id == deliveries.c.message_id)
+                       .where(messages.c.subject == me.subject, deliveries.c.connector == me.connector,
+                              deliveries.c.state.in_(UNFINISHED), deliveries.c.id != delivery_id, before)
+                       .order_by(messages.c.accepted_at).limit(1)).first()
+    return row.id if row else None
+
+
+def wait_behind(conn: Connection, delivery_id: str, blocker: str, now: datetime, process: str) -> None:
+    """Park a pending delivery behind ``blocker``; the first wait is recorded in the trace, later ones are not."""
+    row = conn.execute(select(deliveries.c.message_id, deliveries.c.last_code)
+                       .where(deliveries.c.id == delivery_id, deliveries.c.state == "pending")).first()
+    if row is None:
+        return
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.state == "pending").values(
+        state="retry_wait", next_attempt_at=now + timedelta(seconds=WAIT_SECONDS), updated_at=now,
+        last_code=WAITING, last_error=f"waiting for {blocker}"))
+    if row.last_code != WAITING:
+        conn.execute(insert(hops).values(message_id=row.message_id, delivery_id=delivery_id, at=now, kind="waiting",
+                                         code=WAITING, detail=f"behind earlier delivery {blocker}", process=process))
