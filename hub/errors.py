@@ -164,6 +164,42 @@ DLV_ROUTE_GONE = _code("delivery.route_removed", 0, "The route no longer exists 
 DLV_NO_CONNECTOR = _code("delivery.no_connector", 0, "Connector not configured on this hub",
                          "Add the connector to config/connectors.yaml or fix the route, then replay.")
 
+# --- national portal DVCQG and procedure catalogue (connectors/dvcqg.py, transforms/check_procedure.py) ----------
+DVCQG_SESSION = _code("dvcqg.invalid_session", 0, "The portal refused the session twice in a row",
+                      "Transient: retried; if it persists check the portal's session service and the clock.")
+DVCQG_LOGIN = _code("dvcqg.login_refused", 0, "The portal refused the hub's credentials",
+                    "Permanent: set the DVCQG username/password (connectors.yaml, ${env:...}) and replay.")
+DVCQG_ROUTING = _code("dvcqg.missing_dstcode", 0, "The portal wants the dstcode routing header",
+                      "Permanent: set 'dstcode' for the dvcqg connector in config/connectors.yaml, then replay.")
+DVCQG_SERVICE = _code("dvcqg.unknown_service", 0, "The portal does not know the service called",
+                      "Permanent: check the portal's API version against connectors/dvcqg.py.")
+DVCQG_INVALID = _code("dvcqg.invalid_data", 0, "The portal refused a field (required, date format, status)",
+                      "Permanent: fix the field named in the detail at the one-stop system, then resend or replay.")
+DVCQG_EXISTS = _code("dvcqg.dossier_exists", 0, "The portal already has this dossier",
+                     "Permanent: the connector re-sends as an update; seen here only if the portal contradicts itself.")
+DVCQG_NOT_FOUND = _code("dvcqg.dossier_not_found", 0, "The portal does not know this dossier",
+                        "Permanent: sync the dossier (dossier.sync) before its steps or evaluations, then replay.")
+DVCQG_TRANSITION = _code("dvcqg.status_transition", 0, "The portal refused an impossible status change",
+                         "Permanent: the one-stop system sent a status that cannot follow the portal's (e.g. 10 -> 4); "
+                         "correct the dossier at the one-stop system.")
+DVCQG_PROCEDURE_NOT_FOUND = _code("dvcqg.procedure_not_found", 0, "The procedure database does not know the code",
+                                  "Permanent: check the procedure code against the national catalogue.")
+DVCQG_BUSY = _code("dvcqg.busy", 0, "The portal is busy or failed internally", "Transient: retried with backoff.")
+DVCQG_UNKNOWN = _code("dvcqg.unknown_error", 0, "The portal answered with an error code the hub does not know",
+                      "Permanent: give the code in the detail to the hub's developers to map it, then replay.")
+PROC_CATALOGUE_EMPTY = _code("procedure.catalogue_empty", 0, "The procedure catalogue has not been synced yet",
+                             "Transient: run 'python run.py procedures sync' (the scheduler also syncs it).")
+PROC_UNKNOWN = _code("procedure.unknown", 0, "Unknown procedure code",
+                     "Permanent: use a procedure code published in the national catalogue (procedure_code).")
+PROC_INACTIVE = _code("procedure.inactive", 0, "The procedure is no longer in force",
+                      "Permanent: the procedure was withdrawn from the national catalogue; use its replacement.")
+PROC_FEE_MISMATCH = _code("procedure.fee_mismatch", 0, "A fee differs from the published fee",
+                          "Permanent: correct fees[].amount (or fees[].code) to the published fee, then resend.")
+PROC_COMPONENT_MISSING = _code("procedure.component_missing", 0, "A required dossier component is missing",
+                               "Permanent: attach the component named in the detail (attachments[].component_code).")
+PROC_NOT_FOUND = _code("procedure.not_found", 404, "No such procedure in the catalogue",
+                       "Check the code (d.dddddd); the catalogue is the national one, synced by the hub.")
+
 # --- signatures and checksums (hub/signing; see docs/signing.md) --------------------------------
 # Status is what an inbound endpoint answers the partner with; on the outbound path a signing failure is a
 # permanent delivery error (dead letter), never retried.

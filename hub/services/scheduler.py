@@ -34,4 +34,12 @@ def make_scheduler(runtime: HubRuntime) -> type:
             except Exception:  # noqa: BLE001 - a failed sweep must not stop the timer; the next one retries
                 log.exception("sweep failed")
 
+        @timer(interval=interval)
+        def poll(self) -> None:
+            """Partners that only offer pull (connectors with a poll capability decide their own pace)."""
+            try:
+                self.hub.poll_connectors()
+            except Exception:  # noqa: BLE001 - a failed poll must not stop the timer; the next one retries
+                log.exception("poll failed")
+
     return Scheduler

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from hub.errors import STORE_UNAVAILABLE, UnavailableError
 from hub.message import Message, canonical_json, utcnow
 from hub.store.engine import make_engine, migrate
+from hub.store import ordering
 from hub.store.schema import dead_letters, deliveries, hops, messages
 
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"[:64]
@@ -130,10 +131,16 @@ class Store:
         return AcceptResult(False, row.digest, aware(row.accepted_at), [DeliveryRef(r.id, r.connector) for r in refs])
 
     # --- the dispatcher --------------------------------------------------------------------------
-    def claim(self, delivery: str, lease_seconds: float) -> ClaimedDelivery | None:
-        """Start an attempt, or None when the delivery is finished, waiting for its retry time, or leased."""
+    def claim(self, delivery: str, lease_seconds: float, ordered: bool = False) -> ClaimedDelivery | None:
+        """Start an attempt, or None when the delivery is finished, waiting for its retry time, or leased.
+        ``ordered``: wait behind an earlier unfinished delivery of the same subject (hub/store/ordering.py)."""
         now = utcnow()
         with self._begin() as conn:
+            if ordered:
+                blocker = ordering.earlier_unfinished(conn, delivery)
+                if blocker is not None:
+                    ordering.wait_behind(conn, delivery, blocker, now, PROCESS)
+                    return None
             claimable = or_(deliveries.c.state == "pending",
                             and_(deliveries.c.state == "in_flight", deliveries.c.lease_until < now))
             result = conn.execute(update(deliveries).where(deliveries.c.id == delivery, claimable).values(
