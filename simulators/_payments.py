@@ -6,6 +6,7 @@ Control endpoints (names start with "_", so injected faults never hit them):
   (the merchant's callback URL, as registered with the intermediary) and how they misbehave;
 * ``POST /_pay``     ``{"reference", "result": "success" | "failed", "hold": false, "forge": false, "duplicates": 1}``:
   the payer pays; the signed IPN is sent now (the hub's answers are returned) or held for ``/_flush``;
+  ``forge`` sends an IPN signed with a wrong secret and records no transaction (someone else's forgery);
 * ``POST /_flush``   ``{"order": "reverse" | "fifo"}``: send the held IPNs (out of order when reversed);
 * ``POST /_plant``   ``{"reference", "amount", "paid": true}``: a transaction the hub never heard of, for reconciliation tests;
 * ``GET /_orders``, ``GET /_ipns``: what the simulator holds and every IPN it sent with the hub's answer.
@@ -105,8 +106,9 @@ class PaymentSimulator(SimulatorApp):
             return json_response({"error": "no such order"}, 404)
         paid = spec.get("result", "success") == "success"
         txn = Txn(order["reference"], int(order["amount"]), paid, self.next_id(), datetime.now(VIETNAM))
-        with self.lock:
-            self.txns.append(txn)
+        if not spec.get("forge"):    # a forger's IPN is no transaction; a misconfigured partner's still is
+            with self.lock:
+                self.txns.append(txn)
         forged = bool(spec.get("forge")) or self.mode == "wrong_checksum"
         ipn = self.build_ipn(order, txn, self.secret + "-forged" if forged else self.secret)
         copies = int(spec.get("duplicates", 2 if self.mode == "duplicate" else 1))
