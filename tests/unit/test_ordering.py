@@ -1,0 +1,85 @@
+"""Per-subject ordering in Store.claim and the dossier state repository, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from hub.message import Message, utcnow
+from hub.store import HopRecord, Outcome, Store, dossiers
+from hub.store.ordering import WAIT_SECONDS, WAITING
+
+
+@pytest.fixture
+def store(store_url):
+    s = Store(store_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def update(i: int, subject: str = "000.00.14.H20-231120-0001") -> Message:
+    return Message(id=f"u{i}", type="dossier.sync", source="demo", payload={"status": i}, subject=subject)
+
+
+def accept(store: Store, *ids: int, subject: str = "000.00.14.H20-231120-0001", connector: str = "dvcqg") -> None:
+    for i in ids:
+        store.accept(update(i, subject), f"d{i}", [("sync", connector)], [])
+        time.sleep(0.002)   # distinct accepted_at, as separate client requests have
+
+
+def test_later_update_waits_until_the_earlier_one_is_finished(store):
+    accept(store, 1, 2)
+    assert store.claim("u2/sync", 30, ordered=True) is None           # u1 not finished: u2 waits
+    waiting = store.delivery_state("u2/sync")
+    assert waiting["state"] == "retry_wait" and waiting["last_code"] == WAITING and waiting["attempts"] == 0
+    first = store.claim("u1/sync", 30, ordered=True)
+    assert first is not None
+    store.finish(first, Outcome("delivered"), [])
+    assert store.due_retries() == []                                  # due only after WAIT_SECONDS
+    time.sleep(WAIT_SECONDS + 0.05)
+    assert [r.id for r in store.due_retries()] == ["u2/sync"]
+    second = store.claim("u2/sync", 30, ordered=True)
+    assert second is not None and second.attempts == 1
+    kinds = [h["kind"] for h in store.message("u2")["hops"]]
+    assert kinds.count("waiting") == 1
+
+
+def test_an_earlier_update_waiting_for_retry_still_blocks(store):
+    accept(store, 1, 2)
+    first = store.claim("u1/sync", 30, ordered=True)
+    store.finish(first, Outcome("retry_wait", code="delivery.partner_5xx", next_attempt_at=utcnow() + timedelta(seconds=5)), [])
+    assert store.claim("u2/sync", 30, ordered=True) is None
+
+
+def test_a_dead_earlier_update_does_not_block_forever(store):
+    accept(store, 1, 2)
+    first = store.claim("u1/sync", 30, ordered=True)
+    store.finish(first, Outcome("dead", code="dvcqg.invalid_data", error="x"), [HopRecord("dead_lettered")])
+    assert store.claim("u2/sync", 30, ordered=True) is not None
+
+
+def test_other_subjects_and_connectors_and_unordered_claims_are_not_held(store):
+    accept(store, 1, 2)
+    accept(store, 3, subject="000.00.14.H20-231120-0002")
+    accept(store, 4, connector="onestop")
+    assert store.claim("u3/sync", 30, ordered=True) is not None       # another dossier
+    assert store.claim("u4/sync", 30, ordered=True) is not None       # same dossier, another partner
+    assert store.claim("u2/sync", 30) is not None                     # route without ordering
+
+
+def test_dossier_state_keeps_the_newest_and_records_lag(store):
+    accept(store, 1, 2)
+    now = utcnow()
+    newer = dossiers.Acknowledged("000.00.14.H20-231120-0001", "000.00.14.H20", "1.000894", 4, now, "u2", now)
+    older = dossiers.Acknowledged("000.00.14.H20-231120-0001", "000.00.14.H20", "1.000894", 2,
+                                  now - timedelta(seconds=5), "u1", now)
+    dossiers.record(store, [newer])
+    dossiers.record(store, [older])                                   # late: kept as lag, not as state
+    latest = dossiers.latest(store, "000.00.14.H20-231120-0001")
+    assert latest.status == 4 and latest.message_id == "u2"
+    assert dossiers.lag_count(store, "000.00.14.H20-231120-0001") == 2
+    (row,) = dossiers.lag_by_agency(store)
+    assert row["agency_id"] == "000.00.14.H20" and row["syncs"] == 2 and row["max_ms"] >= 0
+    assert dossiers.latest(store, "000.00.14.H20-231120-9999") is None
