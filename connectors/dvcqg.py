@@ -19,15 +19,21 @@ import time
 from datetime import datetime
 from typing import Any
 
+from prometheus_client import Histogram
+
 from connectors.dvcqg_batch import Batcher, Work, segments
 from connectors.rest import HttpConnector
 from hub import errors, registry
 from hub.contracts import Delivery, Health, InboundMessage, Reply
 from hub.errors import DeliveryError, PermanentError, TransientError
 from hub.message import utcnow
+from hub.metrics import REGISTRY
 from transforms.dvcqg import procedure_from_dvcqg, submitted_from_dvcqg
 
 log = logging.getLogger("hub.dvcqg")
+SYNC_LAG = Histogram("hub_dossier_sync_lag_seconds", "Time from the hub accepting a dossier status to the national "
+                     "portal acknowledging it, by agency", ["agency"], registry=REGISTRY,
+                     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900))
 
 #: the portal's error codes ([I], see simulators/dvcqg.py) -> (hub code, transient)
 ANSWERS: dict[str, tuple[str, bool]] = {
@@ -250,7 +256,8 @@ class DvcqgConnector(HttpConnector):
                                               int(w.item.get("TrangThaiHoSo") or payload.get("status") or 0),
                                               status_time(delivery), delivery.message.id, now))
         try:
-            dossiers.record(self.store, acks)
+            for agency, lag_ms in dossiers.record(self.store, acks):
+                SYNC_LAG.labels(agency).observe(lag_ms / 1000)
         except errors.HubError as exc:  # the portal has it; losing the lag figure is better than resending
             log.warning("could not record %d acknowledged dossier state(s): %s", len(acks), exc.code)
 

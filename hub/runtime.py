@@ -77,6 +77,7 @@ class HubRuntime:
                 log.exception("connector %s failed to stop", connector.name)
         self.bus.close()
         self.store.close()
+        procedures.install(None)
 
     # --- the dispatcher's work -------------------------------------------------------------------
     def dispatch(self, connector: str, body: Any, guard: Any = None) -> None:

@@ -51,10 +51,11 @@ def latest(store: Store, dossier_code: str) -> DossierState | None:
                         m["message_id"], aware(m["accepted_at"]), aware(m["synced_at"]))
 
 
-def record(store: Store, acks: list[Acknowledged]) -> None:
-    """Keep each acknowledged status (newest per dossier wins) and its sync lag, in one transaction."""
+def record(store: Store, acks: list[Acknowledged]) -> list[tuple[str, float]]:
+    """Keep each acknowledged status (newest per dossier wins) and its sync lag, in one transaction.
+    Returns (agency, lag in ms) per acknowledgement, for the metric."""
     if not acks:
-        return
+        return []
     now = utcnow()
     with store._begin() as conn:
         accepted = dict(conn.execute(select(messages.c.id, messages.c.accepted_at)
@@ -77,6 +78,7 @@ def record(store: Store, acks: list[Acknowledged]) -> None:
                 conn.execute(update(dossier_state).where(dossier_state.c.dossier_code == ack.dossier_code)
                              .values(**values))
         conn.execute(insert(dossier_sync_lag), lags)
+    return [(row["agency_id"], row["lag_ms"]) for row in lags]
 
 
 def lag_by_agency(store: Store, since: datetime | None = None) -> list[dict[str, Any]]:
