@@ -42,7 +42,9 @@ def make_engine(url: str) -> Engine:
         if _green():
             from psycogreen.eventlet import patch_psycopg
             patch_psycopg()
-        return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True, pool_timeout=10,
+        # A few connections per process are enough: transactions are short and green threads queue on the pool;
+        # PostgreSQL's own limit (100 by default) is shared by every hub process on every machine.
+        return create_engine(url, pool_size=6, max_overflow=4, pool_pre_ping=True, pool_timeout=10,
                              connect_args={"connect_timeout": 5})
     return create_engine(url)
 
