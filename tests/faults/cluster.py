@@ -30,7 +30,7 @@ def rabbitmqctl(*args: str, timeout: float = 60) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=timeout)
 
 
-def harness_config(target: Path) -> Path:
+def harness_config(target: Path, concurrency: int = 16) -> Path:
     """The sandbox config with timings scaled for tests: short timeouts, fast retries, a quick circuit breaker."""
     shutil.copytree(ROOT / "config", target)
     hub = yaml.safe_load((target / "hub.yaml").read_text(encoding="utf-8"))
@@ -38,7 +38,7 @@ def harness_config(target: Path) -> Path:
     (target / "hub.yaml").write_text(yaml.safe_dump(hub, allow_unicode=True), encoding="utf-8")
     conns = yaml.safe_load((target / "connectors.yaml").read_text(encoding="utf-8"))
     for name in ("echo", "onestop"):
-        conns["connectors"][name].update({"timeout": "2s", "concurrency": 16,
+        conns["connectors"][name].update({"timeout": "2s", "concurrency": concurrency,
                                           "circuit": {"failures": 5, "open_for": "0.5s", "max_open_for": "2s"}})
     (target / "connectors.yaml").write_text(yaml.safe_dump(conns, allow_unicode=True), encoding="utf-8")
     routes = yaml.safe_load((target / "routes.yaml").read_text(encoding="utf-8"))
@@ -62,6 +62,7 @@ class Cluster:
     sim_port: int = field(default_factory=free_port)
     gateway: subprocess.Popen | None = None
     workers: list[subprocess.Popen] = field(default_factory=list)
+    concurrency: int = 16
 
     @property
     def amqp(self) -> str:
@@ -78,7 +79,7 @@ class Cluster:
     def setup(self) -> "Cluster":
         rabbitmqctl("add_vhost", self.vhost)
         rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-        self.config = harness_config(self.workdir / "config")
+        self.config = harness_config(self.workdir / "config", self.concurrency)
         self.engine = sa.create_engine(self.pg_url.replace("postgresql://", "postgresql+psycopg2://"))
         return self
 

@@ -200,31 +200,36 @@ def _replay(cluster: Cluster, *args: str) -> str:
 
 
 def test_more_workers_deliver_faster(tmp_path, pg_url):
-    """Messages are accepted first (queued), then drained by 1 and by 4 worker processes; the ratio is reported."""
+    """Messages are accepted first (queued), then drained by 1 and by 4 worker processes; the ratio is reported.
+    The partner takes 200 ms and each worker runs 4 attempts at a time, so what is measured is the scale-out of
+    concurrency across processes (not the 2 cores of this machine, which `make bench` measures)."""
     require_service("RabbitMQ", "127.0.0.1", 5672)
     rates = {}
     for workers in (1, 4):
-        c = Cluster(tmp_path / f"w{workers}", pg_url).setup()
+        c = Cluster(tmp_path / f"w{workers}", pg_url, concurrency=4).setup()
         try:
-            rates[workers] = _throughput_drain(c, workers, 1000)
+            rates[workers] = _throughput_drain(c, workers, 300)
         finally:
             c.stop()
     ratio = rates[4] / rates[1]
     print(f"delivered/s with 1 worker: {rates[1]:.0f}, with 4: {rates[4]:.0f}, ratio {ratio:.2f}")
-    assert ratio > 1.2, f"4 workers should deliver faster than 1 (ratio {ratio:.2f})"
+    assert ratio > 2.0, f"4 workers should deliver faster than 1 (ratio {ratio:.2f})"
 
 
 def _throughput_drain(cluster: Cluster, workers: int, n: int) -> float:
     """Accept n messages with no worker running, then start the workers and time the drain."""
     cluster.start(workers=0)
-    cluster.fault(mode="slow", delay=0.05)
+    cluster.fault(mode="slow", delay=0.2)
     todo = ids(f"scale{workers}", n)
     accepted = cluster.submit(todo, text="xin chào {id}", clients=20)
     assert len(accepted) == n
-    started = time.monotonic()
     for _ in range(workers):
         cluster.add_worker()
     states = cluster.drain(accepted, timeout=600)
-    elapsed = time.monotonic() - started
     assert all(all(s == "delivered" for s in states[m].values()) for m in accepted)
-    return n / elapsed
+    # from the first delivery to the last, as the store recorded them: process start-up is not throughput
+    with cluster.engine.connect() as conn:
+        first, last = conn.execute(__import__("sqlalchemy").text(
+            "SELECT min(delivered_at), max(delivered_at) FROM deliveries WHERE message_id LIKE :run"),
+            {"run": f"scale{workers}-%"}).one()
+    return (n - 1) / (last - first).total_seconds()
