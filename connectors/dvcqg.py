@@ -87,7 +87,9 @@ class DvcqgConnector(HttpConnector):
             "poll_interval": {"type": "number", "minimum": 0}, "poll_limit": {"type": "integer", "minimum": 1},
             "catalogue_sync_interval": {"type": "number", "minimum": 0},
             "agency_owners": {"type": "object", "additionalProperties": {"type": "string"}},
-            "connect_timeout": {"type": "number", "minimum": 0.1}, "health_path": {"type": "string"}}}
+            "batch_parallel": {"type": "integer", "minimum": 1, "maximum": 64},
+            "connect_timeout": {"type": "number", "minimum": 0.1}, "read_timeout": {"type": "number", "minimum": 0.1},
+            "health_path": {"type": "string"}}}
 
     def start(self) -> None:
         super().start()
@@ -99,7 +101,8 @@ class DvcqgConnector(HttpConnector):
         self._next_poll = 0.0
         self._next_catalogue = 0.0
         self.batcher = Batcher(self._flush, int(self.options.get("batch_max_size", 50)),
-                               float(self.options.get("batch_max_wait", 0.02)))
+                               float(self.options.get("batch_max_wait", 0.02)),
+                               int(self.options.get("batch_parallel", 4)))
 
     @property
     def store(self) -> Any:

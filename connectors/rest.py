@@ -64,7 +64,8 @@ class HttpConnector(Connector):
         if self.session is None:
             self.start()
         payload = data if data is not None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        timeout = (float(self.options.get("connect_timeout", 3)), 60)
+        # read_timeout: partner connectors whose answers are quick set it below the dispatcher's bound
+        timeout = (float(self.options.get("connect_timeout", 3)), float(self.options.get("read_timeout", 60)))
         try:
             response = self.session.post(url, data=payload, headers={**JSON_HEADERS, **(headers or {})},
                                          timeout=timeout)

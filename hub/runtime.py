@@ -16,7 +16,7 @@ from hub.logging import message_context
 from hub.pipeline import Pipeline
 from hub.signing.service import SigningService
 from hub.store import ClaimedDelivery, DeliveryRef, Store
-from hub.store import procedures
+from hub.store import ordering, procedures
 
 log = logging.getLogger("hub")
 
@@ -90,7 +90,8 @@ class HubRuntime:
         spec = self.config.connectors.get(connector)
         # The lease outlives the longest attempt, so only a dead worker's delivery is taken over.
         lease = (spec.timeout + 10) if spec else 60
-        claimed = self.store.claim(did, lease, ordered=self._ordered(did))
+        ordered = self._ordered(did)
+        claimed = self.store.claim(did, lease, ordered=ordered)
         if claimed is None:
             return  # finished, waiting for its retry time, or in flight elsewhere: not sent again
         started = time.perf_counter()
@@ -99,6 +100,11 @@ class HubRuntime:
             faultpoints.reached("after_send")
             self.store.finish(claimed, outcome, hops)
         metrics.record_attempt(connector, outcome.state, outcome.code, time.perf_counter() - started)
+        if ordered and outcome.state != "retry_wait":  # the next update of this subject need not wait for a sweep
+            try:
+                self._publish_known(ordering.release_next(self.store, did))
+            except Exception:  # noqa: BLE001 - the outcome is recorded; the retry sweep publishes the next one
+                log.warning("could not release the delivery waiting behind %s", did)
 
     def _ordered(self, delivery_id: str) -> bool:
         """Route option ``ordered: subject``: deliveries of one subject go out in the order they were accepted."""

@@ -48,3 +48,26 @@ def wait_behind(conn: Connection, delivery_id: str, blocker: str, now: datetime,
     if row.last_code != WAITING:
         conn.execute(insert(hops).values(message_id=row.message_id, delivery_id=delivery_id, at=now, kind="waiting",
                                          code=WAITING, detail=f"behind earlier delivery {blocker}", process=process))
+
+
+def release_next(store: "Store", delivery_id: str) -> list["DeliveryRef"]:  # noqa: F821 - hub.store.repo types
+    """After a delivery of S on C finished: the next one waiting behind it is due now, not at the next sweep
+    (one, the earliest: the others still wait for it). Returns it for publishing."""
+    from hub.store.repo import DeliveryRef
+    from hub.message import utcnow
+    now = utcnow()
+    with store._begin() as conn:
+        me = conn.execute(select(deliveries.c.connector, messages.c.subject)
+                          .join(messages, messages.c.id == deliveries.c.message_id)
+                          .where(deliveries.c.id == delivery_id)).first()
+        if me is None or not me.subject:
+            return []
+        row = conn.execute(select(deliveries.c.id).join(messages, messages.c.id == deliveries.c.message_id)
+                           .where(messages.c.subject == me.subject, deliveries.c.connector == me.connector,
+                                  deliveries.c.state == "retry_wait", deliveries.c.last_code == WAITING)
+                           .order_by(messages.c.accepted_at, messages.c.id).limit(1)).first()
+        if row is None:
+            return []
+        moved = conn.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == "retry_wait")
+                             .values(state="pending", updated_at=now))
+    return [DeliveryRef(row.id, me.connector)] if moved.rowcount == 1 else []

@@ -8,7 +8,7 @@ import pytest
 
 from hub.message import Message, utcnow
 from hub.store import HopRecord, Outcome, Store, dossiers
-from hub.store.ordering import WAIT_SECONDS, WAITING
+from hub.store.ordering import WAIT_SECONDS, WAITING, release_next
 
 
 @pytest.fixture
@@ -83,3 +83,14 @@ def test_dossier_state_keeps_the_newest_and_records_lag(store):
     (row,) = dossiers.lag_by_agency(store)
     assert row["agency_id"] == "000.00.14.H20" and row["syncs"] == 2 and row["max_ms"] >= 0
     assert dossiers.latest(store, "000.00.14.H20-231120-9999") is None
+
+
+def test_finishing_releases_only_the_next_waiting_update(store):
+    accept(store, 1, 2, 3)
+    assert store.claim("u2/sync", 30, ordered=True) is None
+    assert store.claim("u3/sync", 30, ordered=True) is None
+    first = store.claim("u1/sync", 30, ordered=True)
+    store.finish(first, Outcome("delivered"), [])
+    assert [r.id for r in release_next(store, "u1/sync")] == ["u2/sync"]
+    assert store.claim("u2/sync", 30, ordered=True) is not None       # no sweep needed
+    assert store.delivery_state("u3/sync")["state"] == "retry_wait"   # still behind u2
