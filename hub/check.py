@@ -33,6 +33,15 @@ def production_problems(config: HubConfig) -> list[str]:
                             f"    fix: issue a new token and give token: ${{env:NAME}} or its token_sha256")
         if client.webhook_url and client.webhook_url.startswith("http://"):
             problems.append(f"hub.yaml: client {client.id} webhook is plain http://\n    fix: use https://")
+    signing = config.signing or {}
+    if signing.get("sandbox_pki"):
+        problems.append("hub.yaml: signing.sandbox_pki is set (test CA, keys on disk unencrypted)\n"
+                        "    fix: remove it; give keys as pem_key/pem_cert/chain or pkcs12 with password_env")
+    for group in ("keys", "trust"):
+        for name, spec in (signing.get(group) or {}).items():
+            if isinstance(spec, dict) and "sandbox" in spec:
+                problems.append(f"hub.yaml: signing.{group}.{name} uses the sandbox PKI\n"
+                                f"    fix: name the real certificate files (see docs/signing.md)")
     for name, spec in config.connectors.items():
         for path, _url in _urls(spec.options, name):
             problems.append(f"connectors.yaml: {path} is a plain http:// URL\n    fix: use the partner's https:// address")

@@ -300,3 +300,10 @@ def test_keys_command_fails_when_a_signing_key_is_unusable(config_dir: Path, pki
     assert result.returncode == 1
     assert "ERROR: signing key old cannot sign: certificate expired" in result.stdout
     assert re.search(r"key\s+old\s+.*WARNING: expired \d+ day\(s\) ago", result.stdout)
+
+
+def test_production_check_refuses_the_sandbox_pki() -> None:
+    from hub.check import production_problems
+    problems = production_problems(load_config(ROOT / "config"))
+    assert any("signing.sandbox_pki is set" in p for p in problems)
+    assert any("signing.keys.agency uses the sandbox PKI" in p for p in problems)
