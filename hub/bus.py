@@ -76,6 +76,18 @@ class Bus:
                              declare=[self.queues[ref.connector]] if ref.connector in self.queues else [],
                              retry=False, timeout=PUBLISH_TIMEOUT)
 
+    def reply(self, reply_to: str, correlation_id: str | None, body: dict) -> None:
+        """An answer to a bus client, to the queue it named (default exchange), JSON, not persistent."""
+        with connections[self._connection].acquire(block=True, timeout=10) as conn:
+            try:
+                Producer(conn.default_channel).publish(
+                    json.dumps(body, ensure_ascii=False), exchange="", routing_key=reply_to,
+                    correlation_id=correlation_id, content_type="application/json", content_encoding="utf-8",
+                    retry=False, timeout=PUBLISH_TIMEOUT)
+            except Exception:
+                conn.collect()
+                raise
+
     def ping(self) -> None:
         with connections[self._connection].acquire(block=True, timeout=5) as conn:
             conn.ensure_connection(max_retries=1, timeout=3)

@@ -84,6 +84,16 @@ class Gateway:
 
     parse_body_json = staticmethod(parse_json_body)
 
+    def answer(self, authorization: str | None, raw: bytes | dict[str, Any], *, call: bool) -> Answer:
+        """The whole client exchange for transports other than HTTP (nameko RPC, plain AMQP): the same
+        authentication, validation, idempotency and error codes; errors come back as problem documents."""
+        try:
+            client = self.authenticate(authorization)
+            envelope = raw if isinstance(raw, dict) else self.parse_body_json(raw)
+            return self.submit(client, envelope, call=call)
+        except HubError as exc:
+            return Answer(exc.status, exc.problem())
+
     # --- who is asking ---------------------------------------------------------------------------
     def authenticate(self, authorization: str | None) -> ClientConfig:
         if not authorization or not authorization.startswith("Bearer ") or not authorization[7:].strip():

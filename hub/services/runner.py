@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -11,11 +12,13 @@ import eventlet.event
 import eventlet.wsgi
 from nameko.containers import ServiceContainer
 
+from hub import logging as hub_logging
 from hub.bus import is_amqp, transport_options
 from hub.services.workers import WorkerPool
 from hub.config.model import HubConfig
 from hub.runtime import HubRuntime
 from hub.services.dispatcher import make_dispatcher
+from hub.services.clients import make_client_services
 from hub.services.gateway import make_gateway
 from hub.services.scheduler import make_scheduler
 from hub.simhost import simulators_app
@@ -43,6 +46,7 @@ def service_classes(runtime: HubRuntime, role: str) -> list[tuple[type, int]]:
     classes: list[tuple[type, int]] = []
     if role in ("all", "gateway"):
         classes.append((make_gateway(runtime), 256))
+        classes.extend((cls, 64) for cls in make_client_services(runtime))
     if role in ("all", "worker"):
         for name, spec in runtime.config.connectors.items():
             classes.append((make_dispatcher(runtime, name), spec.concurrency))
@@ -72,11 +76,19 @@ class HubProcess:
             self.containers.append(container)
 
     def stop(self) -> None:
-        for container in reversed(self.containers):
+        # In parallel: each consumer notices its stop only between two polls of the bus (about a second), so
+        # stopping a dozen dispatchers one by one would take longer than a supervisor waits before SIGKILL.
+        # Every in-flight worker still finishes and records its outcome before its container stops.
+        def stop_one(container: ServiceContainer) -> None:
             try:
                 container.stop()
             except Exception:  # noqa: BLE001 - keep stopping the rest
                 log.exception("container %s failed to stop", container.service_name)
+
+        pool = eventlet.GreenPool(len(self.containers) or 1)
+        for container in reversed(self.containers):
+            pool.spawn(stop_one, container)
+        pool.waitall()
         if self.sim_server is not None:
             self.sim_server.kill()
         self.runtime.stop()
@@ -112,6 +124,7 @@ def serve(config: HubConfig, role: str = "all", workers: int = 0, worker_argv: l
         print("--workers needs a shared bus: give --transport amqp://... (and a shared --store postgresql://...)",
               file=sys.stderr)
         return 2
+    hub_logging.configure(os.environ.get("HUB_LOG_LEVEL", "INFO"))  # JSON lines, personal data masked
     process = HubProcess(config, "gateway" if workers else role)
     pool = WorkerPool(workers, worker_argv or []) if workers else None
     stopping = eventlet.event.Event()

@@ -114,8 +114,11 @@ def test_call_waits_for_the_partners_answer(hub):
 
 
 def test_healthz_and_openapi(hub):
-    health = requests.get(hub.url + "/healthz", timeout=10).json()
-    assert health["store"] == "up" and health["bus"] == "up" and health["connectors"]["echo"]["state"] == "up"
+    assert requests.get(hub.url + "/healthz", timeout=10).json()["status"] == "ok"       # liveness
+    ready = requests.get(hub.url + "/readyz", timeout=10)
+    health = ready.json()
+    assert ready.status_code == 200 and health["store"] == "up" and health["bus"] == "up"
+    assert health["connectors"]["echo"]["state"] == "up" and health["connectors"]["echo"]["circuit"] == "closed"
     doc = requests.get(hub.url + "/v1/openapi.json", timeout=10).json()
     assert doc["openapi"].startswith("3.") and "/v1/messages" in doc["paths"] and "/v1/calls" in doc["paths"]
     assert "demo.ping" in doc["components"]["schemas"]["MessageType"]["enum"]
