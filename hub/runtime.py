@@ -27,6 +27,7 @@ class ConnectorContext:
     def __init__(self, config: HubConfig) -> None:
         self._config = config
         self.sandbox = config.settings.sandbox
+        self.transport = config.settings.transport   # the hub's own bus (client event queues live there)
 
     def client(self, client_id: str) -> ClientConfig:
         return self._config.clients[client_id]

@@ -4,7 +4,8 @@
   ``call(token, envelope)``, each returning ``{"status": <http-like code>, "body": {...}}``.
 * **Plain AMQP** (Java, .NET): publish the envelope as JSON to exchange ``hub.submit`` with routing key
   ``submit`` or ``call``, header ``authorization: Bearer <token>``, ``content_type: application/json``, and
-  ``reply_to`` + ``correlation_id`` to get the answer (the same body as over HTTP, plus ``status``).
+  ``reply_to`` + ``correlation_id`` to get the answer (the same body as over HTTP, plus ``status_code``, the
+  HTTP status the same request would have had).
 
 Either way the client is who its token says, never what a header claims: a client-supplied ``source`` or
 ``x-client`` header is ignored.
@@ -72,7 +73,7 @@ def make_client_services(runtime: HubRuntime) -> list[type]:
             if props.get("reply_to"):
                 try:
                     self.hub.bus.reply(props["reply_to"], props.get("correlation_id"),
-                                       {"status": answer.status, **answer.body})
+                                       {"status_code": answer.status, **answer.body})
                 except Exception:  # noqa: BLE001 - the answer is recorded; the client can poll by id
                     log.exception("could not answer a bus client")
             if answer.status >= 500 and isinstance(answer.body, dict) and answer.body.get("code", "").startswith("hub."):
