@@ -20,6 +20,7 @@ def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> Non
     p.add_argument("--store", help="store URL (default: hub.yaml)")
     p.add_argument("--connector", help="name of the dvcqg connector (default: the first of type dvcqg)")
     p.add_argument("--sim", action="store_true", help="serve the simulators in this process while syncing (sandbox)")
+    p.add_argument("--sim-port", type=int, help="port of the simulators (default: hub.yaml)")
     p.set_defaults(func=run)
 
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from hub.config import load_config
     from hub.runtime import ConnectorContext
     from hub.store import Store, procedures
-    overrides = {"store": args.store} if args.store else {}
+    overrides = {k: v for k, v in {"store": args.store, "sim_port": args.sim_port}.items() if v is not None}
     config = load_config(args.config, overrides=overrides)
     store = Store(config.settings.store)
     store.migrate()

@@ -10,10 +10,11 @@ from werkzeug.wrappers import Request, Response
 
 from hub import errors, metrics
 from hub.contracts import InboundRequest
-from hub.errors import HubError, RequestError, UnavailableError
+from hub.errors import AuthError, HubError, NotFoundError, RequestError, UnavailableError
 from hub.openapi import openapi_document
 from hub.runtime import HubRuntime
 from hub.services.deps import Runtime
+from hub.store import procedures
 from hub.web.app import WebUI
 from hub.web.app import routes as web_routes
 
@@ -97,6 +98,18 @@ def make_gateway(runtime: HubRuntime) -> type:
                                      remote_addr=request.remote_addr, raw_query=request.query_string)
             result = self.hub.gateway.inbound(self.hub.connectors, connector, inbound)
             return Response(result.body, status=result.status, content_type=result.content_type)
+
+        @http("GET", "/v1/procedures/<string:code>")
+        @guarded
+        def get_procedure(self, request: Request, code: str) -> Response:
+            """The published procedure from the hub's catalogue copy (same rights as the procedure.lookup call)."""
+            client = self.hub.gateway.authenticate(request.headers.get("Authorization"))
+            if not client.may_send("procedure.lookup"):
+                raise AuthError(errors.AUTH_FORBIDDEN_TYPE, f"Client {client.id} may not look up procedures.")
+            record = procedures.get(self.hub.store, code)
+            if record is None:
+                raise NotFoundError(errors.PROC_NOT_FOUND, f"No procedure {code} in the catalogue.")
+            return json_response(200, record)
 
         @http("GET", "/v1/openapi.json")
         @guarded

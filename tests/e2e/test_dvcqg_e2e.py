@@ -47,6 +47,9 @@ def hub(tmp_path_factory):
     args = shlex.split(os.environ.get("HUB_E2E_DVCQG_ARGS", ""))
     proc = start_hub(workdir, "--config", str(config), *args)
     proc.workdir = workdir
+    # the last --store wins, as on the command line (start_hub passes a SQLite one first)
+    stores = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--store"]
+    proc.store_url = stores[-1] if stores else f"sqlite:///{workdir}/hub.db"
     # the first poll syncs the catalogue; check_procedure needs it
     assert wait_until(lambda: lookup(proc, "1.001612.000.00.00.H20").get("found"), timeout=30), proc.log()[-3000:]
     yield proc
@@ -130,7 +133,7 @@ def test_every_dossier_reaches_the_portal_in_order_despite_faults(hub):
         assert [s["TrangThai"] for s in state["steps"]] == ["2", "4", "9"], code
         assert state["dossier"]["ChuHoSo"] == "Nguyễn Thị Hồng Nhung"
     lag = subprocess.run([sys.executable, str(ROOT / "run.py"), "stats", "sync-lag", "--json", "--since", "all",
-                          "--config", str(hub.workdir / "config"), "--store", f"sqlite:///{hub.workdir}/hub.db"],
+                          "--config", str(hub.workdir / "config"), "--store", hub.store_url],
                          capture_output=True, text=True, timeout=60)
     rows = json.loads(lag.stdout)
     assert {r["agency_id"] for r in rows} >= set(AGENCIES)
@@ -186,3 +189,11 @@ def test_procedure_lookup_answers_from_the_synced_catalogue(hub):
     reply = lookup(hub, "1.000894")
     assert reply["found"] and reply["procedure"]["name"] == "Đăng ký kết hôn"
     assert lookup(hub, "9.999999") == {"found": False}
+
+
+def test_get_procedure_from_the_catalogue(hub):
+    r = hub.get("/v1/procedures/1.001612.000.00.00.H20")
+    assert r.status_code == 200 and r.json()["methods"][0]["durations"][0]["fees"][0]["amount"] == 15000
+    missing = hub.get("/v1/procedures/9.999999")
+    assert missing.status_code == 404 and missing.json()["code"] == "procedure.not_found"
+    assert requests.get(hub.url + "/v1/procedures/1.000894", timeout=10).status_code == 401
