@@ -15,7 +15,7 @@ Error codes ([I]: the portal's own are not public; the connector maps each one, 
 
 Test endpoints: ``GET /_dossiers/<code>`` (final state, status history, ordered steps, evaluations),
 ``GET /_dossiers`` (counts), ``POST /_submissions`` (queue online dossiers), ``POST /_config``, ``POST /_reset``;
-``POST /_faults`` also takes ``{"mode": "invalid_session", "count": n}``.
+``POST /_faults`` also takes ``{"mode": "invalid_session" | "busy", "count": n}`` (answers -1 / 99 with HTTP 200).
 """
 from __future__ import annotations
 
@@ -70,14 +70,18 @@ def missing_or_bad(item: Any, required: tuple[str, ...], dates: tuple[str, ...])
 
 
 class DvcqgFaults(Faults):
-    """The base faults plus ``invalid_session``: the portal forgets sessions (restart, load balancer switch)."""
+    """The base faults plus ``invalid_session`` (the portal forgets sessions: restart, load balancer switch) and
+    ``busy`` (error_code 99 with HTTP 200, as overloaded portals answer)."""
 
     def apply(self, request: Request) -> Response | None:
-        if self.mode == "invalid_session":
+        if self.mode in ("invalid_session", "busy"):
             if request.path.endswith("/login"):
                 return None
-            if self.take() == "invalid_session":
+            mode = self.take()
+            if mode == "invalid_session":
                 return json_response({"error_code": -1, "message": "invalid session", "result": []})
+            if mode == "busy":
+                return json_response({"error_code": 99, "message": "hệ thống đang bận, thử lại sau", "result": []})
             return None
         return super().apply(request)
 

@@ -232,3 +232,11 @@ def test_poll_pulls_online_submissions_for_the_owner(sim):
     assert items[0].payload["applicant_name"] == "Phạm Thị Lan" and items[0].id.startswith("dvcqg-submitted-")
     conn.acknowledge(items)
     assert conn.poll() == []
+
+
+def test_busy_answer_is_transient_and_recovers(conn, sim):
+    sim.fault(mode="busy", count=1)
+    with pytest.raises(TransientError) as info:
+        conn.send(sync_delivery())
+    assert info.value.code == "dvcqg.busy"
+    assert conn.send(sync_delivery()).status == 200

@@ -96,7 +96,7 @@ def test_every_dossier_reaches_the_portal_in_order_despite_faults(hub):
         rng = random.Random(5)
         specs = [{"mode": "status", "status": 503, "count": 3}, {"mode": "invalid_session", "count": 2},
                  {"mode": "reset", "count": 2}, {"mode": "status", "status": 429, "retry_after": 1, "count": 2},
-                 {"mode": "slow", "delay": 0.05, "count": 10}]
+                 {"mode": "slow", "delay": 0.05, "count": 10}, {"mode": "busy", "count": 2}]
         while not stop.wait(0.4):
             sim(hub, "/_faults", json=rng.choice(specs))
         sim(hub, "/_faults", json={"mode": "ok"})
