@@ -88,3 +88,15 @@ def test_subject_lookup(store):
     store.accept(ping("a"), "d", [("r1", "echo")], [])
     store.accept(ping("b"), "d", [("r1", "echo")], [])
     assert store.message_ids_for_subject("S-1") == ["a", "b"]
+
+
+def test_recovery_sweep_finds_what_was_committed_but_never_consumed(store):
+    """Committed but not confirmed (the gateway died before publishing, or the broker lost it): stale() returns it,
+    once per sweep window, so the scheduler publishes it again."""
+    store.accept(ping(), "d", [("r1", "echo")], [])
+    assert store.stale(older_than=3600) == []                       # young: a worker will take it
+    assert [r.id for r in store.stale(older_than=-1)] == ["m1/r1"]  # old enough: publish again
+    assert store.stale(older_than=1) == []                          # touched: not again in the same window
+    claimed = store.claim("m1/r1", 30)
+    store.finish(claimed, Outcome("delivered"), [])
+    assert store.stale(older_than=-1) == []                         # finished deliveries are never republished
