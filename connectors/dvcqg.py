@@ -51,7 +51,8 @@ def success(code: Any) -> bool:
 
 
 def answer_error(code: Any, message: Any, service: str) -> DeliveryError:
-    key = str(code).strip().lstrip("0") or "0" if str(code).strip() != "-1" else "-1"
+    text = str(code).strip()
+    key = text if text.startswith("-") else (text.lstrip("0") or "0")   # "05" and 5 are the same code
     hub_code, transient = ANSWERS.get(key, (errors.DVCQG_UNKNOWN, False))
     detail = f"{service}: error_code {code}: {str(message or '')[:200]}"
     return TransientError(hub_code, detail) if transient else PermanentError(hub_code, detail)
