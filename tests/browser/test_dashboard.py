@@ -1,0 +1,113 @@
+"""The dashboard in a real browser (Debian's headless chromium driven by Selenium through its chromedriver), against
+`run.py serve` as a subprocess: log in, search a dossier, open its timeline, replay a dead letter. Screenshots are
+kept in test-artifacts/browser/.
+
+Set-up: chromium and chromium-driver from Debian. In CI (root) the test installs them with apt-get when missing;
+elsewhere it skips with a notice saying what to install.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+from tests.harness import start_hub, wait_until
+
+pytestmark = pytest.mark.e2e
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def _ensure_browser() -> None:
+    if os.path.exists(CHROMIUM) and os.path.exists(DRIVER):
+        return
+    if os.environ.get("CI") == "true" and shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        done = subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], capture_output=True)
+        if done.returncode == 0:
+            return
+        pytest.fail(f"could not install chromium: {done.stderr.decode()[-500:]}")
+    pytest.skip("headless chromium not installed: apt-get install -y chromium chromium-driver (CI installs it)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _ensure_browser()
+    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install -e '.[test]' brings selenium")
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1366,900",
+                 "--lang=vi"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    proc = start_hub(tmp_path_factory.mktemp("browser"))
+    yield proc
+    proc.stop()
+
+
+def shot(driver, name: str) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def test_login_search_timeline_and_replay(browser, hub):
+    from selenium.webdriver.common.by import By
+
+    dossier = f"000.00.14.H20-260101-{uuid.uuid4().int % 10000:04d}"
+    mid = f"browser-{uuid.uuid4().hex[:8]}"
+    # The partner refuses the next request (HTTP 400): a permanent failure, so a dead letter.
+    requests.post(hub.sim_url + "/echo/_faults", json={"mode": "status", "status": 400, "count": 1}, timeout=10)
+    r = hub.post("/v1/messages", json={"id": mid, "type": "demo.ping", "subject": dossier,
+                                       "payload": {"text": "<b>hồ sơ</b> 0912345678", "seq": 1}})
+    assert r.status_code == 202, r.text
+    assert wait_until(lambda: any(d["state"] == "dead" for d in hub.get(f"/v1/messages/{mid}").json()["deliveries"]),
+                      timeout=30)
+
+    browser.get(hub.url + "/ui")
+    browser.find_element(By.ID, "username").send_keys("operator")
+    browser.find_element(By.ID, "password").send_keys("sandbox-operator")
+    shot(browser, "1-login")
+    browser.find_element(By.ID, "login-submit").click()
+    assert "Tổng quan" in browser.page_source
+    shot(browser, "2-overview")
+
+    browser.get(hub.url + "/ui/search")
+    browser.find_element(By.ID, "subject").send_keys(dossier)
+    browser.find_element(By.ID, "search-submit").click()
+    link = browser.find_element(By.CSS_SELECTOR, "#results a.msg")
+    assert link.text == mid
+    shot(browser, "3-search")
+
+    link.click()
+    timeline = browser.find_element(By.ID, "timeline").text
+    assert "dead_lettered" in timeline and "received" in timeline
+    payload = browser.find_element(By.ID, "payload").text
+    assert "<b>hồ sơ</b>" in payload and "0912345678" not in payload   # shown as text, phone masked
+    shot(browser, "4-timeline")
+
+    browser.get(hub.url + "/ui/dead-letters?connector=echo")
+    box = browser.find_element(By.CSS_SELECTOR, f"input.pick[value='{mid}/demo-ping-to-echo']")
+    box.click()
+    browser.find_element(By.ID, "replay-selected").click()
+    shot(browser, "5-confirm")
+    browser.find_element(By.ID, "confirm-replay").click()
+    assert browser.find_element(By.ID, "replayed").is_displayed()
+    shot(browser, "6-replayed")
+    assert wait_until(lambda: all(d["state"] == "delivered"
+                                  for d in hub.get(f"/v1/messages/{mid}").json()["deliveries"]), timeout=30)
+    browser.get(hub.url + "/ui/audit")
+    assert "replay" in browser.find_element(By.ID, "audit").text
+    shot(browser, "7-audit")
