@@ -96,7 +96,7 @@ class StateCollector:
     def _store_families(self) -> list[GaugeMetricFamily]:
         depth = GaugeMetricFamily("hub_deliveries", "Deliveries by connector and state, from the store "
                                   "(pending + retry_wait = the queue)", labels=["connector", "state"])
-        dead = GaugeMetricFamily("hub_dead_letters", "Dead letters waiting for an operator, by connector",
+        dead = GaugeMetricFamily("hub_dead_letters_waiting", "Dead letters waiting for an operator, by connector",
                                  labels=["connector"])
         up = GaugeMetricFamily("hub_store_up", "1 when the store answered the last scrape")
         try:

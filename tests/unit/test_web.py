@@ -181,7 +181,7 @@ def test_liveness_readiness_and_metrics(client, runtime):
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["store"] == "up" and "echo" in ready.json["connectors"]
     text = client.get("/metrics").text
-    assert 'hub_dead_letters{connector="echo"} 1.0' in text
+    assert 'hub_dead_letters_waiting{connector="echo"} 1.0' in text
     assert 'hub_delivery_attempts_total{code="delivery.partner_rejected",connector="echo",outcome="dead"}' in text
     assert "hub_delivery_attempt_seconds_bucket" in text and "mx" not in text  # no ids in labels
     runtime.store.engine.dispose()
