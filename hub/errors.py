@@ -135,6 +135,13 @@ SMS_BAD_NUMBER = _code("sms.bad_number", 0, "Not a Vietnamese mobile number",
                        "Send the receiver as 0xxxxxxxxx or 84xxxxxxxxx (10 national digits).")
 SMS_REFUSED = _code("sms.refused", 0, "The SMS gateway refused the message",
                     "Permanent: read the gateway's message in the detail (brandname, template, content), then replay.")
+SMS_TEMPLATE_UNKNOWN = _code("sms.template_unknown", 0, "No SMS template for this message",
+                              "Name an existing template in the route's options (template:) or add it to the SMS "
+                              "connector's templates (config/connectors.yaml).")
+SMS_TEMPLATE_FIELD = _code("sms.template_field_missing", 0, "The message lacks a field the SMS template uses",
+                           "Send the field in the payload or change the template (config/connectors.yaml).")
+SMS_TOO_LONG = _code("sms.too_long", 0, "The SMS needs more parts than the connector allows",
+                     "Shorten the text or the template, or raise max_segments of the SMS connector.")
 
 # --- deliveries (recorded in traces and dead letters) -------------------------------------
 DLV_NETWORK = _code("delivery.network", 0, "Partner unreachable", "Transient: retried with backoff.")

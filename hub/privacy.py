@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import unicodedata
 
+from hub.text import strip_diacritics  # one implementation (hub/text.py); re-exported for existing callers
+
+__all__ = ["mask_id", "mask_name", "normalise_name", "strip_diacritics"]
+
 
 def mask_id(value: str | None) -> str:
     """A personal id or CMND with all but the first 4 and last 2 characters hidden: ``0012******45``."""
@@ -23,12 +27,6 @@ def mask_name(value: str | None) -> str:
     if not value:
         return ""
     return " ".join(part[0] + "." for part in value.split())
-
-
-def strip_diacritics(text: str) -> str:
-    """Vietnamese without marks: ``Đặng Thị Ánh`` -> ``Dang Thi Anh`` (đ/Đ are letters, not marks)."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def normalise_name(name: str, diacritics: str = "keep") -> str:
