@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 from hub import errors, registry
@@ -39,11 +40,14 @@ class QlvbConnector(HttpConnector):
                                     "signing_key": {"type": "string"}, "trust": {"type": "string"},
                                     "sender_trust": {"type": "object", "additionalProperties": {"type": "string"},
                                                      "description": "sender organ id -> trust store (default: trust)"},
-                                    "max_per_poll": {"type": "integer", "minimum": 1}}}
+                                    "max_per_poll": {"type": "integer", "minimum": 1},
+                                    "poll_interval": {"type": "number", "minimum": 0,
+                                                      "description": "seconds between pulls of the axis (default 30)"}}}
 
     def __init__(self, name: str, options: dict[str, Any], context: Any) -> None:
         super().__init__(name, options, context)
         self.refused: dict[str, str] = {}      # DocId -> signature/schema code of documents refused (operators' view)
+        self._next_poll = 0.0
 
     @property
     def signing(self) -> Any:
@@ -76,11 +80,20 @@ class QlvbConnector(HttpConnector):
 
     # --- inbound ----------------------------------------------------------------------------------------
     def poll(self) -> list[InboundMessage]:
+        """Called at every scheduler tick; pulls the axis every ``poll_interval`` seconds, or at once again
+        while an inbox held more than ``max_per_poll`` (a backlog is drained without waiting a whole interval)."""
+        now = time.monotonic()
+        if now < self._next_poll:
+            return []
+        self._next_poll = now + float(self.options.get("poll_interval", 30))
         items: list[InboundMessage] = []
         limit = int(self.options.get("max_per_poll", 100))
         for organ in self.options["agencies"]:
             listing = self.json_of(self.name, self._get("/getReceivedEdocList", {"organId": organ}))
-            for entry in (listing.get("data") or [])[:limit]:
+            waiting = listing.get("data") or []
+            if len(waiting) > limit:
+                self._next_poll = now
+            for entry in waiting[:limit]:
                 item = self._take(organ, str(entry["DocId"]))
                 if item is not None:
                     items.append(item)

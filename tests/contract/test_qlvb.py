@@ -57,7 +57,7 @@ def xmldsig_parent() -> str:
 
 
 def build(sim: SimServer) -> Connector:
-    options = {"url": sim.url, "agencies": OURS, "sender_trust": {k: "agency" for k in OURS}}
+    options = {"url": sim.url, "agencies": OURS, "sender_trust": {k: "agency" for k in OURS}, "poll_interval": 0}
     conn = registry.connectors.get("qlvb")("qlvb", options, SigningContext())
     conn.start()
     return conn
@@ -168,3 +168,23 @@ def test_unsigned_body_is_refused_before_sending(axis) -> None:  # noqa: ANN001
     with pytest.raises(PermanentError) as info:
         conn.send(delivery_for("document.send", document()))
     assert info.value.code == "delivery.sign_failed" and sim.app.docs == {}
+
+
+def test_the_axis_is_pulled_every_poll_interval_unless_a_backlog_waits(axis) -> None:  # noqa: ANN001
+    sim, _ = axis
+    conn = registry.connectors.get("qlvb")("qlvb", {"url": sim.url, "agencies": OURS, "poll_interval": 60,
+                                                   "max_per_poll": 1, "sender_trust": {k: "agency" for k in OURS}},
+                                           SigningContext())
+    conn.start()
+    conn.send(signed_delivery(document()))            # one document for 15 and 16: one each, within the limit
+    assert len(conn.poll()) == 2
+    conn.send(signed_delivery(document()))
+    assert conn.poll() == []                          # not due for another minute
+    conn._next_poll = 0.0
+    conn.send(signed_delivery(document()))            # now 2 wait in each inbox: more than max_per_poll
+    first = conn.poll()
+    assert [i.type for i in first] == ["document.received"] * 2
+    conn.acknowledge(first)
+    later = [i.type for i in conn.poll()]             # the backlog is pulled at the next tick, not a minute later
+    assert later.count("document.received") == 2
+    conn.stop()
