@@ -28,7 +28,8 @@ def line_of(path: Path, needle: str) -> int:
 def test_sandbox_config_is_valid():
     config = load_config(Path(__file__).resolve().parents[2] / "config")
     assert "demo" in config.clients and "echo" in config.connectors
-    assert [r.name for r in config.routes_for("demo.ping")] == ["demo-ping-to-echo", "demo-ping-notify-client"]
+    names = [r.name for r in config.routes_for("demo.ping")]
+    assert names[:2] == ["demo-ping-to-echo", "demo-ping-notify-client"]
     assert config.clients["demo"].may_send("dossier.sync")
 
 
