@@ -183,9 +183,11 @@ class Store:
         """Move retries whose time has come back to pending and return them for publishing."""
         now = utcnow()
         with self._begin() as conn:
+            # SKIP LOCKED (PostgreSQL): the schedulers of several worker processes take disjoint batches
             rows = conn.execute(select(deliveries.c.id, deliveries.c.connector)
                                 .where(deliveries.c.state == "retry_wait", deliveries.c.next_attempt_at <= now)
-                                .order_by(deliveries.c.next_attempt_at).limit(limit)).all()
+                                .order_by(deliveries.c.next_attempt_at).limit(limit)
+                                .with_for_update(skip_locked=True)).all()
             if rows:
                 conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]),
                                                       deliveries.c.state == "retry_wait")
