@@ -20,7 +20,8 @@ from typing import Any
 from connectors.rest import HttpConnector
 from hub import errors, registry
 from hub.contracts import Delivery, InboundMessage, InboundRequest, InboundResponse, Reply
-from hub.errors import PermanentError
+from hub.errors import PermanentError, RequestError
+from hub.gateway import parse_json_body
 from hub.store.payments import VIETNAM
 from hub.store.postal import PostalRepository, Status
 
@@ -161,8 +162,8 @@ class VnpostConnector(HttpConnector):
         if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
             return [], InboundResponse(401, json.dumps({"success": False, "message": "invalid token"}).encode())
         try:
-            body = json.loads(request.body)
+            body = parse_json_body(request.body)   # strict: UTF-8, no duplicate keys, bounded numbers and depth
             messages = self.statuses(str(body["itemCode"]), [body])
-        except (ValueError, KeyError, TypeError, PermanentError):
+        except (ValueError, KeyError, TypeError, PermanentError, RequestError):
             return [], InboundResponse(400, json.dumps({"success": False, "message": "bad status"}).encode())
         return messages, InboundResponse(200, json.dumps({"success": True}).encode())

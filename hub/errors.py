@@ -250,6 +250,28 @@ CHECKSUM_MISMATCH = _code("checksum.mismatch", 401, "Checksum does not match",
                           "Compute the checksum over the documented fields with the shared secret.")
 
 
+# --- hardening: limits, identifiers, inbound access, secrets (hub/limits.py, hub/xmlsafe.py, hub/ids.py) -----------
+REQ_BAD_ENCODING = _code("request.unsupported_encoding", 415, "Body encoding not accepted",
+                         "Send UTF-8 JSON, uncompressed or with Content-Encoding gzip or deflate.")
+REQ_INVALID_UTF8 = _code("request.invalid_utf8", 400, "Body is not valid UTF-8",
+                         "Encode the body as UTF-8 (not Windows-1258, TCVN3 or VNI); no byte-order mark.")
+REQ_CONTROL_CHAR = _code("request.control_character", 400, "Text contains NUL or a control character",
+                         "Remove NUL and control characters (only tab, CR and LF are allowed inside text).")
+REQ_TOO_DEEP = _code("request.too_deep", 400, "Body nested too deeply",
+                     "Flatten the structure; see hub.limits.json_depth (default 32 levels).")
+REQ_NUMBER_TOO_LARGE = _code("request.number_too_large", 400, "A number is too large",
+                             "Send amounts and counts as plain numbers of at most 30 digits (hub.limits.number_digits).")
+REQ_BAD_IDENTIFIER = _code("request.bad_identifier", 400, "An identifier has characters that are not allowed",
+                           "Ids, names and header values use letters, digits and . _ : - only (at most 128); "
+                           "never CR, LF or other control characters.")
+XML_REFUSED = _code("xml.refused", 400, "XML document refused",
+                    "Send well-formed UTF-8 XML without DOCTYPE, entities or XInclude, within the size and depth limits.")
+INBOUND_IP_REFUSED = _code("inbound.address_not_allowed", 403, "Callback from an address not allowed for this partner",
+                           "Call from an address in the connector's allow_ips (config/connectors.yaml).")
+STORE_KEY = _code("store.key_unavailable", 500, "The store's encryption key cannot be used",
+                  "Set HUB_STORE_KEY (Fernet keys, comma-separated, newest first) or hub.store_keys.file; "
+                  "keep every old key until 'python run.py purge' or re-encryption has retired its rows.")
+
 def lookup(code: str) -> Code:
     return _CODES[code]
 

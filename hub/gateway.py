@@ -6,22 +6,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from hub import errors, metrics
+from hub import errors, ids, metrics
 from hub.config.model import ClientConfig, HubConfig
 from hub.contracts import Connector, InboundMessage, InboundRequest, InboundResponse
 from hub.errors import AuthError, ConflictError, HubError, NotFoundError, RequestError
+from hub.limits import DEFAULT as DEFAULT_LIMITS, Limits, clean, number_parsers
 from hub.message import Message, body_digest, new_id, utcnow
 from hub.routing import select_routes
 from hub.store import DeliveryRef, HopRecord, Store
 from hub.store.repo import aware, delivery_id
 
 Publish = Callable[[list[DeliveryRef]], None]
-MAX_JSON_DEPTH = 64
 
 
 @dataclass
@@ -39,37 +40,40 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _depth(value: Any, limit: int) -> int:
-    stack, deepest = [(value, 1)], 1
-    while stack:
-        item, d = stack.pop()
-        deepest = max(deepest, d)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, d + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, d + 1) for v in item)
-    return deepest
+def address_allowed(remote: str | None, networks: tuple[str, ...]) -> bool:
+    """The TCP peer only: X-Forwarded-For is whatever the caller wrote (a proxy in front must be listed itself)."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(net) for net in networks)
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_json_body(raw: bytes) -> dict[str, Any]:
-    """Strict JSON: UTF-8 only, no duplicate keys, no NaN, bounded depth; an object at the top."""
+def parse_json_body(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Strict JSON (hub/limits.py): UTF-8 only, no duplicate keys, no NaN, bounded numbers, depth, strings and
+    arrays, no control characters; an object at the top; every string returned in NFC."""
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(":")[0][:120]
+    except UnicodeDecodeError:
+        raise RequestError(errors.REQ_INVALID_UTF8) from None
+    if "\x00" in text:
+        raise RequestError(errors.REQ_CONTROL_CHAR, "The body contains a NUL byte.")
+    parse_int, parse_float = number_parsers(limits)
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_refuse_constant,
+                           parse_int=parse_int, parse_float=parse_float)
+    except RecursionError:
+        raise RequestError(errors.REQ_TOO_DEEP, f"The body is nested deeper than {limits.json_depth} levels.") from None
+    except ValueError as exc:
+        reason = str(exc).split(":")[0][:120]
         raise RequestError(errors.REQ_MALFORMED_JSON, f"The body is not valid JSON ({reason}).") from None
     if not isinstance(value, dict):
         raise RequestError(errors.REQ_NOT_OBJECT)
-    if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise RequestError(errors.REQ_MALFORMED_JSON, f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
-    return value
+    return clean(value, limits)
 
 
 class Gateway:
@@ -82,14 +86,15 @@ class Gateway:
         self.sleep = sleep
         self._tokens = {c.token_sha256: c for c in config.clients.values() if c.token_sha256}
 
-    parse_body_json = staticmethod(parse_json_body)
+    def parse_body_json(self, raw: bytes) -> dict[str, Any]:
+        return parse_json_body(raw, self.config.settings.limits)
 
     def answer(self, authorization: str | None, raw: bytes | dict[str, Any], *, call: bool) -> Answer:
         """The whole client exchange for transports other than HTTP (nameko RPC, plain AMQP): the same
         authentication, validation, idempotency and error codes; errors come back as problem documents."""
         try:
             client = self.authenticate(authorization)
-            envelope = raw if isinstance(raw, dict) else self.parse_body_json(raw)
+            envelope = clean(raw, self.config.settings.limits) if isinstance(raw, dict) else self.parse_body_json(raw)
             return self.submit(client, envelope, call=call)
         except HubError as exc:
             return Answer(exc.status, exc.problem())
@@ -145,15 +150,25 @@ class Gateway:
     # --- partner callbacks -------------------------------------------------------------------------
     def inbound(self, connectors: dict[str, Connector], name: str, request: InboundRequest) -> InboundResponse:
         """A partner's callback: the connector verifies and parses it; each result enters like a client's message."""
+        ids.check(name, ids.CONNECTOR_NAME, "connector name")
         connector = connectors.get(name)
         if connector is None or "inbound" not in connector.capabilities:
             raise NotFoundError(errors.NOT_FOUND, f"There is no inbound endpoint for '{name}'.")
+        spec = self.config.connectors.get(name)
+        if spec is not None and spec.allow_ips and not address_allowed(request.remote_addr, spec.allow_ips):
+            # before the connector runs: an address outside the list never reaches a parser or the store
+            raise AuthError(errors.INBOUND_IP_REFUSED, f"Callbacks for {name} are not accepted from this address.")
         messages, response = connector.inbound(request)
         for item in messages:
             self.ingest(name, item)
         return response
 
     def ingest(self, source: str, item: InboundMessage) -> str:
+        # a partner's ids go into headers, queues and logs like a client's: the same patterns
+        item.id, item.subject, item.correlation_id = (ids.partner_id(item.id, "message id"),
+                                                      ids.partner_id(item.subject, "subject"),
+                                                      ids.partner_id(item.correlation_id, "correlation id"))
+        item.payload = clean(item.payload, self.config.settings.limits, "the partner's payload")
         problems = self.catalog.validate_payload(item.type, item.payload) if self.catalog.has_type(item.type) else [item]
         if problems:
             raise RequestError(errors.MSG_SCHEMA_INVALID, f"The partner's {item.type} is not valid.")
@@ -211,6 +226,7 @@ class Gateway:
     # --- reading ---------------------------------------------------------------------------------
     def view(self, client: ClientConfig | None, message_id: str) -> dict[str, Any]:
         """A message's state, deliveries and hops. A client sees only its own messages."""
+        ids.check(message_id, ids.SAFE_ID, "message id")
         record = self.store.message(message_id)
         if record is None or (client is not None and record["message"]["source"] != client.id):
             raise NotFoundError(errors.NOT_FOUND, f"No message {message_id} for this client.")

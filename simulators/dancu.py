@@ -26,7 +26,7 @@ from typing import Any
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
-from hub import registry
+from hub import registry, xmlsafe
 from hub.privacy import normalise_name
 from simulators.base import SimulatorApp, json_response
 from simulators.dancu_people import Address, Citizen, generate
@@ -47,7 +47,7 @@ ERRORS = {"004": "Thủ tục hành chính chưa được cấp phép khai thác
 
 
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    return xmlsafe.parser()
 
 
 class DanCuSimulator(SimulatorApp):

@@ -16,7 +16,7 @@ from typing import Any
 
 from lxml import etree
 
-from hub import errors, registry
+from hub import errors, registry, xmlsafe
 from hub.contracts import TransformContext
 from hub.errors import PermanentError
 
@@ -35,8 +35,7 @@ _schema: etree.XMLSchema | None = None
 def schema() -> etree.XMLSchema:
     global _schema
     if _schema is None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        _schema = etree.XMLSchema(etree.parse(str(XSD), parser))
+        _schema = etree.XMLSchema(xmlsafe.parse_file(XSD))
     return _schema
 
 

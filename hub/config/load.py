@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -12,7 +13,7 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
-from hub import registry
+from hub import limits, registry
 from hub.config.model import (ClientConfig, Condition, ConfigProblem, ConnectorConfig, HubConfig, HubSettings,
                               RetryPolicy, RouteConfig, Step)
 from hub.config.yamlsrc import YamlSource, read_yaml
@@ -120,6 +121,8 @@ def _settings(data: dict[str, Any], overrides: dict[str, Any]) -> HubSettings:
         "plugins": tuple(hub.get("plugins", registry.DEFAULT_PLUGIN_PACKAGES)),
         "retry_sweep_interval": parse_duration((hub.get("scheduler") or {}).get("retry_sweep_interval", 1)),
         "var_dir": hub.get("var_dir", "var"),
+        "limits": limits.from_config(hub.get("limits"), http.get("max_body_bytes")),
+        "store_keys_file": (hub.get("store_keys") or {}).get("file"),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return HubSettings(**values)
@@ -156,7 +159,8 @@ def _connectors(src: YamlSource, data: dict[str, Any], out: _Collector) -> dict[
             hint = registry.suggest(str(ctype), registry.connectors.names())
             out.add(src, ("connectors", name, "type"), f"connector {name}: unknown type '{ctype}'",
                     f"did you mean '{hint}'?" if hint else f"use one of: {', '.join(registry.connectors.names())}")
-        options = {k: v for k, v in spec.items() if k not in ("type", "timeout", "concurrency", "circuit")}
+        options = {k: v for k, v in spec.items() if k not in ("type", "timeout", "concurrency", "circuit", "allow_ips")}
+        allow_ips = _networks(src, name, spec.get("allow_ips"), out)
         schema = registry.connectors.get(ctype).config_schema if ctype in registry.connectors else {}
         for err in jsonschema.Draft202012Validator(schema).iter_errors(options):
             where = "/".join(str(p) for p in err.absolute_path) or name
@@ -164,10 +168,25 @@ def _connectors(src: YamlSource, data: dict[str, Any], out: _Collector) -> dict[
                     f"see the options of connector type '{ctype}' (python run.py check --explain {ctype})")
         result[name] = ConnectorConfig(name=name, type=ctype, options=options,
                                        timeout=parse_duration(spec.get("timeout", 10)),
-                                       concurrency=int(spec.get("concurrency", 10)),
+                                       concurrency=int(spec.get("concurrency", 10)), allow_ips=allow_ips,
                                        circuit={k: (parse_duration(v) if k != "failures" else int(v))
                                                 for k, v in (spec.get("circuit") or {}).items()})
     return result
+
+
+def _networks(src: YamlSource, name: str, value: Any, out: _Collector) -> tuple[str, ...]:
+    """allow_ips: addresses or CIDR networks the partner calls back from."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    good = []
+    for i, item in enumerate(items):
+        try:
+            good.append(str(ipaddress.ip_network(str(item), strict=False)))
+        except ValueError:
+            out.add(src, ("connectors", name, "allow_ips", i), f"connector {name}: allow_ips: {item!r} is not an "
+                    "address or network", "write addresses like 203.0.113.7 or networks like 203.0.113.0/24")
+    return tuple(good)
 
 
 def _conditions(when: dict[str, Any]) -> tuple[Condition, ...]:

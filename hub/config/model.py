@@ -5,6 +5,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.limits import Limits
+
 
 @dataclass(frozen=True)
 class ConfigProblem:
@@ -65,6 +67,7 @@ class ConnectorConfig:
     timeout: float = 10.0           # total seconds per attempt
     concurrency: int = 10           # parallel attempts per hub process (and the bus prefetch)
     circuit: dict[str, float] = field(default_factory=dict)  # failures, open_for, max_open_for
+    allow_ips: tuple[str, ...] = ()  # inbound callbacks only from these addresses/networks (empty: any)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class HubSettings:
     plugins: tuple[str, ...] = ("connectors", "transforms", "simulators")
     retry_sweep_interval: float = 1.0
     var_dir: str = "var"
+    limits: Limits = Limits()       # hub.limits (hub/limits.py)
+    store_keys_file: str | None = None   # Fernet keys for payloads at rest (hub/store/codec.py)
 
 
 @dataclass(frozen=True)

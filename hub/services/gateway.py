@@ -8,9 +8,10 @@ from typing import Any
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from hub import errors, metrics
+from hub import errors, ids, metrics
 from hub.contracts import InboundRequest
 from hub.errors import AuthError, HubError, NotFoundError, RequestError, UnavailableError
+from hub.limits import Limits, decode_content
 from hub.openapi import openapi_document
 from hub.runtime import HubRuntime
 from hub.services.deps import Runtime
@@ -33,23 +34,33 @@ def problem_response(exc: HubError, instance: str) -> Response:
     return resp
 
 
-def read_body(request: Request, limit: int) -> bytes:
-    """Refuse oversized bodies before reading them; never trust Content-Length alone."""
+def read_body(request: Request, limits: Limits) -> bytes:
+    """Refuse oversized bodies before reading them; never trust Content-Length alone (a lying header or a
+    chunked body stops one byte past the limit); a compressed body is inflated in bounded steps."""
+    limit = limits.body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise RequestError(errors.REQ_TOO_LARGE, f"The body is larger than {limit} bytes.")
-    data = request.stream.read(limit + 1)
+    data = b""
+    while len(data) <= limit:          # a stream may hand back less than asked for; read until EOF or too much
+        chunk = request.stream.read(limit + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
     if len(data) > limit:
         raise RequestError(errors.REQ_TOO_LARGE, f"The body is larger than {limit} bytes.")
-    return data
+    return decode_content(data, request.headers.get("Content-Encoding"), limits)
 
 
 def _json_content(request: Request) -> None:
     if request.mimetype not in ("application/json", ""):
-        raise RequestError(errors.REQ_BAD_MEDIA, f"Content-Type {request.mimetype} is not accepted.")
+        raise RequestError(errors.REQ_BAD_MEDIA, f"Content-Type {request.mimetype[:64]} is not accepted.")
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise RequestError(errors.REQ_BAD_ENCODING, f"charset {charset[:32]} is not accepted; send UTF-8.")
 
 
 def make_gateway(runtime: HubRuntime) -> type:
-    limit = runtime.config.settings.max_body_bytes
+    limit = runtime.config.settings.limits
 
     def guarded(handler):  # noqa: ANN001, ANN202
         def wrapper(self, request: Request, **kwargs: Any) -> Response:  # noqa: ANN001
@@ -106,6 +117,7 @@ def make_gateway(runtime: HubRuntime) -> type:
             client = self.hub.gateway.authenticate(request.headers.get("Authorization"))
             if not client.may_send("procedure.lookup"):
                 raise AuthError(errors.AUTH_FORBIDDEN_TYPE, f"Client {client.id} may not look up procedures.")
+            ids.check(code, ids.PROCEDURE_CODE, "procedure code")
             record = procedures.get(self.hub.store, code)
             if record is None:
                 raise NotFoundError(errors.PROC_NOT_FOUND, f"No procedure {code} in the catalogue.")

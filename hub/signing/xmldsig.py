@@ -36,6 +36,7 @@ from signxml.algorithms import CanonicalizationMethod
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration
 
+from hub import xmlsafe
 from hub.signing import policy
 from hub.signing.errors import (ALGORITHM_FORBIDDEN, CERT_UNTRUSTED, INVALID, KEY_INFO_AMBIGUOUS, MALFORMED, MISSING,
                                 UNEXPECTED_REFERENCES, WRAPPING, KeyUnavailableError, SignatureError)
@@ -51,9 +52,8 @@ _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 
 
 def safe_parser() -> etree.XMLParser:
-    """A new parser per call: lxml parsers are not safe to share across threads (nameko may run some)."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                           remove_comments=False, remove_pis=False)
+    """The hub's one XML parser factory (hub/xmlsafe.py)."""
+    return xmlsafe.parser()
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,10 @@ def _signature_method(signature: etree._Element) -> str:
 
 def _parse(data: bytes) -> etree._Element:
     try:
-        root = etree.fromstring(data, parser=safe_parser())
-    except etree.XMLSyntaxError as exc:
-        raise SignatureError(MALFORMED, f"not well-formed XML: {exc}") from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
-        raise SignatureError(MALFORMED, "DTDs are not accepted")
-    if any(True for _ in root.iter(etree.Entity)):
-        raise SignatureError(MALFORMED, "entity references are not accepted")
+        root = xmlsafe.parse(data, what="signed document")
+    except xmlsafe.XmlRefused as exc:
+        reason = "DTDs are not accepted" if "DOCTYPE" in exc.detail else exc.detail
+        raise SignatureError(MALFORMED, f"not well-formed or refused XML: {reason}") from None
     return root
 
 
