@@ -253,8 +253,6 @@ CHECKSUM_MISMATCH = _code("checksum.mismatch", 401, "Checksum does not match",
 # --- hardening: limits, identifiers, inbound access, secrets (hub/limits.py, hub/xmlsafe.py, hub/ids.py) -----------
 REQ_BAD_ENCODING = _code("request.unsupported_encoding", 415, "Body encoding not accepted",
                          "Send UTF-8 JSON, uncompressed or with Content-Encoding gzip or deflate.")
-REQ_INVALID_UTF8 = _code("request.invalid_utf8", 400, "Body is not valid UTF-8",
-                         "Encode the body as UTF-8 (not Windows-1258, TCVN3 or VNI); no byte-order mark.")
 REQ_CONTROL_CHAR = _code("request.control_character", 400, "Text contains NUL or a control character",
                          "Remove NUL and control characters (only tab, CR and LF are allowed inside text).")
 REQ_TOO_DEEP = _code("request.too_deep", 400, "Body nested too deeply",

@@ -59,7 +59,9 @@ def parse_json_body(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, An
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise RequestError(errors.REQ_INVALID_UTF8) from None
+        # the released code for this case stays request.malformed_json; the detail names the cause
+        raise RequestError(errors.REQ_MALFORMED_JSON, "The body is not UTF-8 (Windows-1258, TCVN3 and VNI "
+                                                      "are not accepted; no byte-order mark).") from None
     if "\x00" in text:
         raise RequestError(errors.REQ_CONTROL_CHAR, "The body contains a NUL byte.")
     parse_int, parse_float = number_parsers(limits)

@@ -15,6 +15,7 @@ from hub.gateway import Gateway
 from hub.logging import message_context
 from hub.pipeline import Pipeline
 from hub.signing.service import SigningService
+from hub.store.codec import for_config as store_codec
 from hub.store import ClaimedDelivery, DeliveryRef, Store
 from hub.store import ordering, procedures
 
@@ -46,7 +47,7 @@ class HubRuntime:
             catalog = default_catalog()
         self.config = config
         self.catalog = catalog
-        self.store = Store(config.settings.store)
+        self.store = Store(config.settings.store, store_codec(config))
         self.bus = Bus(config.settings.transport, config.connectors, quorum=config.settings.quorum_queues)
         # Keys and trust stores load once per process (the sandbox PKI is generated on first run), never per message.
         self.signing = SigningService.from_config(config.signing, config.directory)

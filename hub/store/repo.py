@@ -20,6 +20,10 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from hub.errors import STORE_UNAVAILABLE, UnavailableError
 from hub.message import Message, canonical_json, utcnow
+from hub.logging import mask as mask_text
+from hub.store.codec import Codec
+from hub.store.codec import load as load_codec
+from hub.store.codec import sandbox_dir
 from hub.store.engine import make_engine, migrate
 from hub.store import ordering
 from hub.store.schema import dead_letters, deliveries, hops, messages
@@ -79,14 +83,21 @@ class Outcome:
     counted: bool = True            # False: the partner was never called (circuit open), give the attempt back
 
 
+def _masked(text: str | None) -> str | None:
+    """Traces, errors and dead letters never hold a citizen's id or phone number, whatever a partner answered."""
+    return mask_text(text) if text else text
+
+
 def delivery_id(message_id: str, route: str) -> str:
     return f"{message_id}/{route}"
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, codec: Codec | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # payloads at rest are encrypted (hub/store/codec.py); keys load once per process, never per message
+        self.codec = codec if codec is not None else load_codec(sandbox_dir(url))
 
     def migrate(self) -> None:
         migrate(self.engine)
@@ -113,7 +124,7 @@ class Store:
                 conn.execute(insert(messages).values(
                     id=message.id, type=message.type, source=message.source, subject=message.subject,
                     correlation_id=message.correlation_id, created_at=message.created_at, accepted_at=now,
-                    digest=digest, envelope=canonical_json(message.envelope())))
+                    digest=digest, envelope=self.codec.encode(canonical_json(message.envelope()))))
                 if rows:
                     conn.execute(insert(deliveries), rows)
                 self._hops(conn, message.id, hop_records)
@@ -152,19 +163,20 @@ class Store:
                                       deliveries.c.window_start, messages.c.envelope)
                                .join(messages, messages.c.id == deliveries.c.message_id)
                                .where(deliveries.c.id == delivery)).one()
-        return ClaimedDelivery(delivery, Message.from_envelope(json.loads(row.envelope)), row.route, row.connector,
+        return ClaimedDelivery(delivery, Message.from_envelope(json.loads(self.codec.decode(row.envelope))),
+                               row.route, row.connector,
                                row.attempts, aware(row.window_start))
 
     def finish(self, claimed: ClaimedDelivery, outcome: Outcome, hop_records: Iterable[HopRecord]) -> None:
         now = utcnow()
         values: dict[str, Any] = {"state": outcome.state, "updated_at": now, "lease_until": None,
-                                  "last_code": outcome.code, "last_error": outcome.error,
+                                  "last_code": outcome.code, "last_error": _masked(outcome.error),
                                   "next_attempt_at": outcome.next_attempt_at}
         if not outcome.counted:
             values["attempts"] = deliveries.c.attempts - 1
         if outcome.state == "delivered":
             values["delivered_at"] = now
-            values["reply"] = None if outcome.reply is None else canonical_json(outcome.reply)
+            values["reply"] = None if outcome.reply is None else self.codec.encode(canonical_json(outcome.reply))
         with self._begin() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == claimed.id).values(**values))
             if outcome.state == "dead":
@@ -173,7 +185,7 @@ class Store:
 
     def _dead_letter(self, conn, claimed: ClaimedDelivery, outcome: Outcome, now: datetime) -> None:  # noqa: ANN001
         values = {"message_id": claimed.message.id, "route": claimed.route, "connector": claimed.connector,
-                  "code": outcome.code or "unknown", "reason": (outcome.error or "")[:2000], "dead_at": now}
+                  "code": outcome.code or "unknown", "reason": _masked(outcome.error or "")[:2000], "dead_at": now}
         updated = conn.execute(update(dead_letters).where(dead_letters.c.delivery_id == claimed.id).values(**values))
         if updated.rowcount == 0:
             conn.execute(insert(dead_letters).values(delivery_id=claimed.id, replay_count=0, **values))
@@ -235,7 +247,10 @@ class Store:
             dels = conn.execute(select(deliveries).where(deliveries.c.message_id == message_id)
                                 .order_by(deliveries.c.route)).all()
             hop_rows = conn.execute(select(hops).where(hops.c.message_id == message_id).order_by(hops.c.id)).all()
-        return {"message": dict(row._mapping), "deliveries": [dict(d._mapping) for d in dels],
+        message = dict(row._mapping)
+        message["envelope"] = self.codec.decode(message["envelope"])
+        return {"message": message,
+                "deliveries": [{**d._mapping, "reply": self.codec.decode(d.reply)} for d in dels],
                 "hops": [dict(h._mapping) for h in hop_rows]}
 
     def message_ids_for_subject(self, subject: str, limit: int = 200) -> list[str]:
@@ -272,12 +287,12 @@ class Store:
     def delivery_state(self, delivery: str) -> dict[str, Any] | None:
         with self._begin() as conn:
             row = conn.execute(select(deliveries).where(deliveries.c.id == delivery)).first()
-        return dict(row._mapping) if row else None
+        return {**row._mapping, "reply": self.codec.decode(row.reply)} if row else None
 
     @staticmethod
     def _hops(conn, message_id: str, records: Iterable[HopRecord]) -> None:  # noqa: ANN001
         rows = [{"message_id": message_id, "delivery_id": h.delivery_id, "at": h.at, "kind": h.kind,
-                 "duration_ms": h.duration_ms, "code": h.code, "detail": (h.detail or None) and h.detail[:2000],
+                 "duration_ms": h.duration_ms, "code": h.code, "detail": (h.detail or None) and _masked(h.detail)[:2000],
                  "process": PROCESS} for h in records]
         if rows:
             conn.execute(insert(hops), rows)
