@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from typing import Any, Iterator
 
+from hub.config.load import SECRET_OPTION
 from hub.config.model import HubConfig
+from hub.store import codec
 
 SANDBOX_TOKENS = ("sandbox-demo-token",)
 _SANDBOX_HASHES = {hashlib.sha256(t.encode()).hexdigest() for t in SANDBOX_TOKENS}
@@ -45,4 +49,40 @@ def production_problems(config: HubConfig) -> list[str]:
     for name, spec in config.connectors.items():
         for path, _url in _urls(spec.options, name):
             problems.append(f"connectors.yaml: {path} is a plain http:// URL\n    fix: use the partner's https:// address")
+    return problems + secret_problems(config)
+
+
+_VERIFY_OFF = re.compile(r"^(?:verify|verify_[a-z_]+|[a-z_]+_verify|check_[a-z_]*signature|ssl_verify|tls_verify)$")
+_VERIFY_ON_WHEN_FALSE = re.compile(r"^(?:insecure|skip_verify|skip_[a-z_]*verif[a-z_]*|no_verify|allow_unsigned)$")
+
+
+def _options(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                yield from _options(v, f"{path}.{k}")
+            else:
+                yield f"{path}.{k}", str(k), v
+
+
+def secret_problems(config: HubConfig) -> list[str]:
+    """Sandbox secrets (the ``${env:X:-sandbox-...}`` defaults), verification switched off, the sandbox store key.
+    Problems name the option, never its value."""
+    problems = []
+    for name, spec in config.connectors.items():
+        for path, key, value in _options(spec.options, name):
+            if SECRET_OPTION.search(key) and isinstance(value, str) and "sandbox" in value.lower():
+                problems.append(f"connectors.yaml: {path} is the sandbox default\n"
+                                f"    fix: export the partner's real secret in the variable named in connectors.yaml")
+            if (_VERIFY_OFF.match(key) and value is False) or (_VERIFY_ON_WHEN_FALSE.match(key) and value is True):
+                problems.append(f"connectors.yaml: {path} switches verification off\n"
+                                f"    fix: remove it; the hub verifies every partner's TLS, signature and checksum")
+    for client in config.clients.values():
+        if client.webhook_secret and "sandbox" in client.webhook_secret.lower():
+            problems.append(f"hub.yaml: client {client.id} webhook secret is the sandbox default\n"
+                            f"    fix: export a random secret in the variable named in hub.yaml")
+    if not (os.environ.get(codec.ENV_KEYS, "").strip() or os.environ.get(codec.ENV_FILE)
+            or config.settings.store_keys_file):
+        problems.append("hub.yaml: payloads at rest would be encrypted with the sandbox store key\n"
+                        f"    fix: export {codec.ENV_KEYS} (Fernet keys, newest first) or set hub.store_keys.file")
     return problems

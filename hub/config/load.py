@@ -123,6 +123,8 @@ def _settings(data: dict[str, Any], overrides: dict[str, Any]) -> HubSettings:
         "var_dir": hub.get("var_dir", "var"),
         "limits": limits.from_config(hub.get("limits"), http.get("max_body_bytes")),
         "store_keys_file": (hub.get("store_keys") or {}).get("file"),
+        "retention": tuple((t, parse_duration(d)) for t, d in ((hub.get("retention") or {}).get("types") or {}).items()),
+        "retention_default": parse_duration((hub.get("retention") or {}).get("default", "180d")),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return HubSettings(**values)
@@ -172,6 +174,33 @@ def _connectors(src: YamlSource, data: dict[str, Any], out: _Collector) -> dict[
                                        circuit={k: (parse_duration(v) if k != "failures" else int(v))
                                                 for k, v in (spec.get("circuit") or {}).items()})
     return result
+
+
+# Option names that hold secrets; their values must come from ${env:...} or ${file:...}, never the YAML itself
+# (a config directory is copied, reviewed, committed; a secret in it leaks with it). signing_key names a key.
+SECRET_OPTION = re.compile(r"(?:^|_)(?:password|passwd|secret|token)$|(?:^|_)(?:access|secret|api|private|hmac)_key$")
+
+
+def _literal_secrets(src: YamlSource, section: str, out: _Collector) -> None:
+    for name, spec in (src.data.get(section) or {}).items():
+        for key, value in _secret_options(spec):
+            if isinstance(value, str) and not _REF.fullmatch(value.strip()):
+                out.add(src, (section, name) + key, f"{section[:-1]} {name}: {'.'.join(map(str, key))} is a secret "
+                        "written in the file", f"give it as ${{env:NAME}} or ${{file:/path/to/secret}}")
+
+
+def _secret_options(spec: Any, keys: tuple = ()) -> list[tuple[tuple, Any]]:
+    found: list[tuple[tuple, Any]] = []
+    if isinstance(spec, dict):
+        for k, v in spec.items():
+            if isinstance(v, (dict, list)):
+                found += _secret_options(v, keys + (k,))
+            elif SECRET_OPTION.search(str(k)):
+                found.append((keys + (k,), v))
+    elif isinstance(spec, list):
+        for i, v in enumerate(spec):
+            found += _secret_options(v, keys + (i,))
+    return found
 
 
 def _networks(src: YamlSource, name: str, value: Any, out: _Collector) -> tuple[str, ...]:
@@ -295,6 +324,8 @@ def load_config(directory: str | Path = "config", overrides: dict[str, Any] | No
         message_types = default_catalog().has_type
     clients = _clients(sources["hub.yaml"], sources["hub.yaml"].data, resolved["hub.yaml"], out)
     connectors = _connectors(sources["connectors.yaml"], resolved["connectors.yaml"], out)
+    _literal_secrets(sources["connectors.yaml"], "connectors", out)
+    _literal_secrets(sources["hub.yaml"], "clients", out)
     routes = _routes(sources["routes.yaml"], resolved["routes.yaml"], connectors, message_types, out)
     _signing(sources, resolved, directory, out)
     if out.problems:

@@ -102,6 +102,8 @@ class HubSettings:
     var_dir: str = "var"
     limits: Limits = Limits()       # hub.limits (hub/limits.py)
     store_keys_file: str | None = None   # Fernet keys for payloads at rest (hub/store/codec.py)
+    retention: tuple[tuple[str, float], ...] = ()   # (message type or glob, seconds): `run.py purge`
+    retention_default: float = 180 * 86400.0
 
 
 @dataclass(frozen=True)
