@@ -49,8 +49,8 @@ def vnpay_sign(params: Mapping[str, Any], secret: str) -> str:
 
 def vnpay_verify_query(raw_query: str | bytes, secret: str) -> dict[str, str]:
     """The parameters of a VNPay return/IPN query string once its ``vnp_SecureHash`` checks out."""
-    text = raw_query.decode("ascii", "strict") if isinstance(raw_query, bytes) else raw_query
-    try:
+    try:   # a query string is ASCII on the wire; anything else is refused with a code, never a crash (fuzz)
+        text = raw_query.decode("ascii", "strict") if isinstance(raw_query, bytes) else raw_query
         pairs = parse_qsl(text.lstrip("?"), keep_blank_values=True, strict_parsing=bool(text), errors="strict")
     except (ValueError, UnicodeDecodeError) as exc:
         raise SignatureError(MALFORMED, f"query string cannot be parsed: {exc.__class__.__name__}") from None
