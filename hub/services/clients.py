@@ -20,6 +20,7 @@ from kombu import Exchange, Queue
 from nameko.rpc import rpc
 
 from hub.errors import HubError
+from hub.ids import REPLY_QUEUE
 from hub.runtime import HubRuntime
 from hub.services.consumer import DeliveryConsumer
 from hub.services.deps import Runtime
@@ -70,9 +71,14 @@ def make_client_services(runtime: HubRuntime) -> list[type]:
         def _handle(self, body: Any, props: dict, call: bool) -> None:
             raw = body if isinstance(body, dict) else (body.encode() if isinstance(body, str) else body)
             answer = self.hub.gateway.answer(_authorization(props["headers"]), raw, call=call)
-            if props.get("reply_to"):
+            reply_to = props.get("reply_to")
+            if reply_to and not (isinstance(reply_to, str) and REPLY_QUEUE.fullmatch(reply_to)):
+                # a client may name only its own reply queue, never one of the hub's (hub.*) or garbage
+                log.warning("bus client named a reply queue it may not use; the answer is not sent")
+                reply_to = None
+            if reply_to:
                 try:
-                    self.hub.bus.reply(props["reply_to"], props.get("correlation_id"),
+                    self.hub.bus.reply(reply_to, props.get("correlation_id"),
                                        {"status_code": answer.status, **answer.body})
                 except Exception:  # noqa: BLE001 - the answer is recorded; the client can poll by id
                     log.exception("could not answer a bus client")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -109,3 +110,22 @@ def test_nameko_rpc_client(cluster):
     assert ok == {"status": 202, "body": {"id": mid, "status": "accepted"}}
     assert bad["status"] == 401 and bad["body"]["code"] == "auth.invalid_token"
     assert call["status"] == 200 and call["body"]["reply"] == {"text": "rpc"}
+
+
+def test_a_client_cannot_direct_answers_into_the_hubs_queues(cluster):
+    """reply_to naming one of the hub's own queues is ignored: the request is processed, no answer is injected."""
+    from kombu import Exchange, Producer
+
+    from tests.harness import wait_until
+    mid = f"replyto-{uuid.uuid4().hex[:8]}"
+    with Connection(cluster.amqp, transport_options={"confirm_publish": True}) as conn:
+        Producer(conn.channel()).publish(
+            json.dumps({"id": mid, "type": "demo.ping", "payload": {"text": "xin chào"}}),
+            exchange=Exchange("hub.submit", type="direct", durable=True), routing_key="submit",
+            content_type="application/json", headers={"authorization": "Bearer sandbox-demo-token"},
+            reply_to="hub.deliver.echo", correlation_id="x")
+    assert wait_until(lambda: _source(cluster, mid), timeout=30) == "demo"
+    assert wait_until(lambda: cluster.echo_keys().get(f"{mid}/demo-ping-to-echo"), timeout=30) == 1
+    time.sleep(1)
+    assert "without a delivery id" not in cluster.log("worker0"), "an answer was pushed into a delivery queue"
+    assert "reply queue it may not use" in cluster.log("gateway")
