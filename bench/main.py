@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from bench import baselines, load, measure
-from bench.procs import Group, loadavg
+from bench.procs import Group, Sampler, loadavg
 from bench.scenarios import SCENARIOS, Scenario
 from bench.stack import ROOT, TOKEN, Hub, Simulators, bench_config, service_up, wait_until
 
@@ -34,15 +34,7 @@ def machine() -> dict[str, Any]:
                                                   "on the same cores as the hub, broker and database"}
 
 
-class Meter:
-    """CPU seconds and memory of the hub, broker, database and simulators between two points."""
-
-    def __init__(self, groups: dict[str, Group]) -> None:
-        self.groups = groups
-        self.start = {name: g.cpu_seconds() for name, g in groups.items()}
-
-    def cpu(self) -> dict[str, float]:
-        return {name: round(g.cpu_seconds() - self.start[name], 3) for name, g in self.groups.items()}
+Meter = Sampler  # CPU seconds and memory of the hub, broker, database and simulators between two points
 
 
 def _groups(hub: Hub | None, sims: Simulators, extra: dict[str, Group] | None = None) -> dict[str, Group]:
@@ -93,6 +85,7 @@ def run_scenario(scenario: Scenario, workers: int, opts: argparse.Namespace, wor
         unsettled = measure.settle(hub.engine, prefix, sat.ok * scenario.deliveries_per_message, opts.settle)
         cpu = meter.cpu()
         out = measure.outcome(hub.engine, prefix)
+        meter.start = {name: dict(seen) for name, seen in meter.seen.items()}  # the half-load phase from here
         accepted_ps, delivered_ps = sat.ok_per_second, out.delivered_per_second
 
         # 2. latency at 50 % of saturation (the slower of accepting and delivering), open loop
@@ -102,7 +95,10 @@ def run_scenario(scenario: Scenario, workers: int, opts: argparse.Namespace, wor
                         headers=AUTH)
         unsettled2 = measure.settle(hub.engine, prefix2, half.ok * scenario.deliveries_per_message, opts.settle)
         out2 = measure.outcome(hub.engine, prefix2, half.sent_at)
-        peak = {name: round(g.peak_mb(), 1) for name, g in meter.groups.items()}
+        half_cpu = meter.cpu()
+        meter.stop()
+        # peak RSS summed over each group's processes, sampled every 0.5 s through both phases
+        peak = {name: round(v, 1) for name, v in meter.peak_rss.items()}
         result: dict[str, Any] = {
             "mode": hub.mode, "workers": workers, "concurrency": opts.concurrency, "seconds": opts.seconds,
             "saturation": {
@@ -116,7 +112,8 @@ def run_scenario(scenario: Scenario, workers: int, opts: argparse.Namespace, wor
                 "delivered": out2.delivered, "dead": out2.dead, "unsettled": unsettled2,
                 "accepted_to_delivered_ms": out2.latency(),
                 "client_send_to_delivered_ms": load.percentiles(out2.end_to_end_ms),
-                "client_latency_ms": load.percentiles(half.latencies_ms)},
+                "client_latency_ms": load.percentiles(half.latencies_ms),
+                "cpu_seconds_per_1000_messages": _per_1000(half_cpu, half.ok)},
             "peak_memory_mb": peak,
             "loadavg_after": loadavg(),
         }
@@ -149,6 +146,7 @@ def run_baselines(opts: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                                              "concurrency": opts.concurrency,
                                              "client_latency_ms": load.percentiles(raw.latencies_ms),
                                              "cpu_seconds": meter.cpu()}
+        meter.stop()
         if baselines.NodeRed.installed():
             print("baseline: Node-RED", flush=True)
             red = baselines.NodeRed(workdir, sims.url).start()
@@ -157,11 +155,12 @@ def run_baselines(opts: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 meter = Meter(_groups(None, sims, {"node-red": red.group()}))
                 res = load.run(red.url, baselines.EchoUnits(), opts.seconds, opts.concurrency, ok_status=200)
                 cpu = meter.cpu()
+                meter.stop()
                 out["node_red_pass_through"] = {
                     "per_s": round(res.ok_per_second, 1), "errors": res.errors, "concurrency": opts.concurrency,
                     "client_latency_ms": load.percentiles(res.latencies_ms), "cpu_seconds": cpu,
                     "cpu_seconds_per_1000_messages": _per_1000(cpu, res.ok),
-                    "peak_memory_mb": round(red.group().peak_mb(), 1)}
+                    "peak_memory_mb": round(meter.peak_rss["node-red"], 1)}
             finally:
                 red.stop()
         else:

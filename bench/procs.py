@@ -80,3 +80,41 @@ class Group:
 
 def loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+class Sampler:
+    """Samples groups every ``interval`` s in a thread (the bench's own process, not the hub): CPU per pid, so that
+    a short-lived process (a PostgreSQL backend, a restarted worker) keeps its last-seen CPU after it exits, and
+    the peak of each group's summed RSS."""
+
+    def __init__(self, groups: dict[str, Group], interval: float = 0.5) -> None:
+        import threading
+        self.groups, self.interval = groups, interval
+        self.start = {name: self._cpu_by_pid(g) for name, g in groups.items()}
+        self.seen = {name: dict(v) for name, v in self.start.items()}
+        self.peak_rss = {name: 0.0 for name in groups}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _cpu_by_pid(group: Group) -> dict[int, float]:
+        return {pid: st[2] for pid in group.pids() if (st := _stat(pid))}
+
+    def sample(self) -> None:
+        for name, group in self.groups.items():
+            self.seen[name].update(self._cpu_by_pid(group))
+            self.peak_rss[name] = max(self.peak_rss[name], group.rss_mb())
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def cpu(self) -> dict[str, float]:
+        self.sample()
+        return {name: round(sum(cpu - self.start[name].get(pid, 0.0) for pid, cpu in seen.items()), 3)
+                for name, seen in self.seen.items()}
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)

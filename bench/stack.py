@@ -70,6 +70,8 @@ def bench_config(target: Path, sim_port: int, connectors: dict[str, dict] | None
     shutil.copytree(ROOT / "config", target)
     hub = yaml.safe_load((target / "hub.yaml").read_text(encoding="utf-8"))
     hub["hub"]["simulators"] = {"enabled": False, "host": "127.0.0.1", "port": sim_port}
+    # one sandbox PKI for the hub and the simulators' process (which runs in the repository and trusts var/pki)
+    hub["signing"]["sandbox_pki"] = str(ROOT / "var" / "pki")
     (target / "hub.yaml").write_text(yaml.safe_dump(hub, allow_unicode=True), encoding="utf-8")
     conns = yaml.safe_load((target / "connectors.yaml").read_text(encoding="utf-8"))
     _merge(conns["connectors"], connectors or {})

@@ -1,0 +1,44 @@
+"""The bench harness itself works (issue 10): the load generator against a simulator in its own process, the
+/proc meter, and a bench config with the bench-only fan-out routes that the hub's loader accepts. Seconds."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bench import load
+from bench.baselines import EchoUnits
+from bench.procs import Group, Sampler
+from bench.scenarios import SCENARIOS
+from bench.stack import Simulators, bench_config
+from hub.config import load_config
+
+
+def test_load_generator_and_meter_against_the_echo_simulator(tmp_path):
+    sims = Simulators(tmp_path).start()
+    try:
+        meter = Sampler({"simulators": Group("simulators", root=sims.proc.pid)}, interval=0.1)
+        saturated = load.run(sims.url + "/echo/messages", EchoUnits(), 0.5, 4, processes=1, ok_status=200)
+        paced = load.run(sims.url + "/echo/messages", EchoUnits(), 1.0, 2, rate=20, processes=1, ok_status=200)
+        cpu = meter.cpu()
+        meter.stop()
+    finally:
+        sims.stop()
+    assert saturated.ok > 10 and not saturated.errors
+    assert 10 <= paced.ok <= 25, paced.ok   # open loop: about 20 sends in the second, not as many as possible
+    assert cpu["simulators"] > 0 and meter.peak_rss["simulators"] > 10
+    assert load.percentiles([1.0, 2.0, 3.0, 4.0])["p50"] == 3.0
+
+
+def test_bench_config_adds_three_way_fan_out(tmp_path):
+    config = load_config(str(bench_config(tmp_path / "config", 18999, SCENARIOS["slow-partner"].connectors)))
+    units = SCENARIOS["fan-out"].units("t")("0-0", 1)
+    matching = [r.name for r in config.routes if r.name.startswith(("bench-fanout", "demo-ping-to-echo"))]
+    assert len(matching) == 3 and units[0]["payload"]["text"].startswith("fanout")
+    assert config.connectors["echo"].concurrency == 128
+
+
+def test_dvcqg_units_give_each_dossier_its_own_code():
+    units = SCENARIOS["dvcqg-sync"].units("t")
+    codes = {units(f"{p}-{t}", n)[0]["subject"] for p in range(2) for t in range(16) for n in range(50)}
+    assert len(codes) == 2 * 16 * 50
