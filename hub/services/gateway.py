@@ -59,20 +59,23 @@ def _json_content(request: Request) -> None:
         raise RequestError(errors.REQ_BAD_ENCODING, f"charset {charset[:32]} is not accepted; send UTF-8.")
 
 
+def guarded(handler):  # noqa: ANN001, ANN201
+    """Every entrypoint answers a problem document: a HubError with its code, anything else as hub.internal
+    (logged with its stack; never a stack trace to a client or a browser)."""
+    def wrapper(self, request: Request, **kwargs: Any) -> Response:  # noqa: ANN001
+        try:
+            return handler(self, request, **kwargs)
+        except HubError as exc:
+            return problem_response(exc, request.path)
+        except Exception:  # noqa: BLE001
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            return problem_response(HubError(errors.INTERNAL), request.path)
+    wrapper.__name__ = handler.__name__
+    return wrapper
+
+
 def make_gateway(runtime: HubRuntime) -> type:
     limit = runtime.config.settings.limits
-
-    def guarded(handler):  # noqa: ANN001, ANN202
-        def wrapper(self, request: Request, **kwargs: Any) -> Response:  # noqa: ANN001
-            try:
-                return handler(self, request, **kwargs)
-            except HubError as exc:
-                return problem_response(exc, request.path)
-            except Exception:  # noqa: BLE001 - never a stack trace to a client
-                log.exception("unexpected error on %s %s", request.method, request.path)
-                return problem_response(HubError(errors.INTERNAL), request.path)
-        wrapper.__name__ = handler.__name__
-        return wrapper
 
     class GatewayService:
         name = "gateway"
@@ -138,12 +141,6 @@ def make_gateway(runtime: HubRuntime) -> type:
 
 def _web_entrypoint(ui: WebUI, methods: str, path: str, handler):  # noqa: ANN001, ANN202
     def entrypoint(self, request: Request, **kwargs: Any) -> Response:  # noqa: ANN001
-        try:
-            return handler(ui, request, **kwargs)
-        except HubError as exc:
-            return problem_response(exc, request.path)
-        except Exception:  # noqa: BLE001 - never a stack trace to a browser
-            log.exception("unexpected error on %s %s", request.method, request.path)
-            return problem_response(HubError(errors.INTERNAL), request.path)
+        return handler(ui, request, **kwargs)
     entrypoint.__name__ = handler.__name__
-    return http(methods, path)(entrypoint)
+    return http(methods, path)(guarded(entrypoint))
