@@ -53,6 +53,11 @@ def _document(catalog: Any) -> dict[str, Any]:
                 "responses": {"200": {"description": "answered: {id, status: answered, reply}"},
                               "202": {"description": "still pending after the wait: {id, status: pending, poll}"},
                               **_problem_responses(400, 401, 403, 422, 502, 503)}}},
+            "/v1/procedures/{code}": {"get": {
+                "summary": "A procedure as the national catalogue (CSDL TTHC) publishes it, from the hub's synced copy",
+                "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the record (schemas/messages/procedure.sync.json)"},
+                              **_problem_responses(401, 403, 404)}}},
             "/healthz": {"get": {"summary": "store, bus and connectors", "security": [],
                                  "responses": {"200": {"description": "ok"}, "503": {"description": "degraded"}}}},
             "/v1/inbound/{connector}": {"post": {"summary": "partner callbacks (verified by the connector)",

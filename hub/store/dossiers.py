@@ -60,6 +60,9 @@ def record(store: Store, acks: list[Acknowledged]) -> list[tuple[str, float]]:
     with store._begin() as conn:
         accepted = dict(conn.execute(select(messages.c.id, messages.c.accepted_at)
                                      .where(messages.c.id.in_({a.message_id for a in acks}))).all())
+        current = {code: aware(at) for code, at in conn.execute(
+            select(dossier_state.c.dossier_code, dossier_state.c.status_at)
+            .where(dossier_state.c.dossier_code.in_({a.dossier_code for a in acks})))}
         lags = []
         for ack in acks:
             accepted_at = aware(accepted.get(ack.message_id)) or ack.acknowledged_at
@@ -70,13 +73,15 @@ def record(store: Store, acks: list[Acknowledged]) -> list[tuple[str, float]]:
             values = {"agency_id": ack.agency_id, "procedure_code": ack.procedure_code, "status": ack.status,
                       "status_at": ack.status_at, "message_id": ack.message_id, "accepted_at": accepted_at,
                       "synced_at": ack.acknowledged_at, "updated_at": now}
-            current = conn.execute(select(dossier_state.c.status_at)
-                                   .where(dossier_state.c.dossier_code == ack.dossier_code)).first()
-            if current is None:
+            known = current.get(ack.dossier_code)
+            if ack.dossier_code not in current:
                 conn.execute(insert(dossier_state).values(dossier_code=ack.dossier_code, **values))
-            elif aware(current.status_at) <= ack.status_at:
+            elif known is None or known <= ack.status_at:
                 conn.execute(update(dossier_state).where(dossier_state.c.dossier_code == ack.dossier_code)
                              .values(**values))
+            else:
+                continue
+            current[ack.dossier_code] = ack.status_at   # two acks of one dossier in one batch: newest wins
         conn.execute(insert(dossier_sync_lag), lags)
     return [(row["agency_id"], row["lag_ms"]) for row in lags]
 
