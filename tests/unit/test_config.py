@@ -98,7 +98,7 @@ def test_literal_token_refused(config_dir):
     edit(config_dir / "hub.yaml", "token_sha256: c374ab859e573043704fad01a4af4d95d3f53441068745fe4267c76365d3f684",
          "token: plain-text-token")
     [p] = problems_of(config_dir)
-    assert "token is written in the file" in p.message
+    assert "token is a secret written in the file" in p.message and "plain-text-token" not in str(p)
 
 
 def test_yaml_syntax_error_has_line(config_dir):
