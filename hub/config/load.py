@@ -130,7 +130,7 @@ def _settings(data: dict[str, Any], overrides: dict[str, Any]) -> HubSettings:
     return HubSettings(**values)
 
 
-def _clients(src: YamlSource, raw: dict[str, Any], resolved: dict[str, Any], out: _Collector) -> dict[str, ClientConfig]:
+def _clients(src: YamlSource, resolved: dict[str, Any], out: _Collector) -> dict[str, ClientConfig]:
     clients = {}
     for cid, spec in (resolved.get("clients") or {}).items():
         token_hash = spec.get("token_sha256")
@@ -318,7 +318,7 @@ def load_config(directory: str | Path = "config", overrides: dict[str, Any] | No
     if message_types is None:
         from hub.schemas import default_catalog
         message_types = default_catalog().has_type
-    clients = _clients(sources["hub.yaml"], sources["hub.yaml"].data, resolved["hub.yaml"], out)
+    clients = _clients(sources["hub.yaml"], resolved["hub.yaml"], out)
     connectors = _connectors(sources["connectors.yaml"], resolved["connectors.yaml"], out)
     _literal_secrets(sources["connectors.yaml"], "connectors", out)
     _literal_secrets(sources["hub.yaml"], "clients", out)
