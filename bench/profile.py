@@ -1,0 +1,96 @@
+"""Where the hub's time goes under load: py-spy on every hub process of one deployment at saturation, the top costs
+(what bench/README.md quotes), plus the idle CPU of the deployment and the PostgreSQL backends forked under load.
+
+    .venv/bin/python -m bench.profile pass-through --workers 1 --py-spy /tmp/prof/bin/py-spy
+
+py-spy is not a project dependency: install it in a throwaway venv (python3 -m venv /tmp/prof &&
+/tmp/prof/bin/pip install py-spy). Not part of `make bench`.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import load, measure
+from bench.procs import Group, Sampler, tree
+from bench.scenarios import SCENARIOS
+from bench.stack import TOKEN, Hub, Simulators, bench_config
+
+HUB_FRAMES = ("(hub/", "(connectors/", "(transforms/")
+
+
+def top_costs(path: Path, limit: int = 25) -> list[str]:
+    """Self and inclusive shares from py-spy's raw (collapsed) output, inclusive only for the hub's own frames."""
+    incl: collections.Counter = collections.Counter()
+    own: collections.Counter = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        own[frames[-1]] += n
+        for frame in set(frames):
+            incl[frame] += n
+    out = [f"{path.name}: {total} samples"]
+    out += [f"  self {n / total:6.1%}  {f[:140]}" for f, n in own.most_common(10)]
+    out += [f"  incl {n / total:6.1%}  {f[:140]}" for f, n in incl.most_common(800)
+            if any(x in f for x in HUB_FRAMES)][:limit]
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("scenario", choices=sorted(SCENARIOS))
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--seconds", type=float, default=12)
+    p.add_argument("--py-spy", dest="py_spy", default="py-spy")
+    args = p.parse_args()
+    scenario = SCENARIOS[args.scenario]
+    workdir = Path(tempfile.mkdtemp(prefix="hub-profile-"))
+    sims = Simulators(workdir).start()
+    hub = Hub(workdir, bench_config(workdir / "config", sims.port, scenario.connectors), sims.port, args.workers)
+    try:
+        for sim, spec in scenario.faults.items():
+            sims.fault(sim, **spec)
+        hub.start()
+        time.sleep(3)
+        groups = {"hub": hub.group()}
+        if args.workers:
+            groups["database"] = Group("database", comm_prefix="postgres")
+        idle = Sampler(groups, interval=0.1)
+        time.sleep(5)
+        print("idle CPU seconds per second:", {k: round(v / 5, 3) for k, v in idle.cpu().items()})
+        idle.stop()
+        busy = Sampler(groups, interval=0.1)
+        spies = [subprocess.Popen([args.py_spy, "record", "-r", "50", "-d", str(int(args.seconds)), "-f", "raw",
+                                   "--nonblocking", "-o", str(workdir / f"pyspy-{pid}.txt"), "-p", str(pid)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in tree(hub.proc.pid)]
+        sat = load.run(hub.url + "/v1/messages", scenario.units("prof"), args.seconds + 2, 32,
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+        for spy in spies:
+            spy.wait()
+        measure.settle(hub.engine, "prof", sat.ok * scenario.deliveries_per_message, 120)
+        cpu = busy.cpu()
+        busy.stop()
+        print(f"accepted/s {sat.ok_per_second:.0f}; CPU s per 1,000 messages:",
+              {k: round(v / max(sat.ok, 1) * 1000, 2) for k, v in cpu.items()})
+        if args.workers:
+            print("PostgreSQL backends forked under load:", len(set(busy.seen["database"]) - set(busy.start["database"])))
+        for path in sorted(workdir.glob("pyspy-*.txt")):
+            print("\n".join(top_costs(path)))
+    finally:
+        hub.stop()
+        sims.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
