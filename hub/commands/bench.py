@@ -10,12 +10,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def register(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    try:
+        from bench.main import add_arguments
+    except ImportError:  # an installed hub without the repository's bench/ directory: no bench command
+        return
     text = "run the benchmarks (bench/): scenarios x deployments, baselines, Node-RED; results in bench/results/"
     p = sub.add_parser("bench", help=text, description=text)
     common(p)
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from bench.main import add_arguments
     add_arguments(p)
     p.set_defaults(func=run)
 
