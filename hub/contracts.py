@@ -64,8 +64,9 @@ class InboundMessage:
     subject: str | None = None
     id: str | None = None          # the partner's own id when it has one: callbacks replayed are one message
     correlation_id: str | None = None
-    #: what the connector verified before parsing (str of hub.signing.evidence.Evidence): becomes `verified` hops
-    evidence: list[str] = field(default_factory=list)
+    #: what the connector verified before parsing: hub.signing.evidence.Evidence (its exact bytes are kept for
+    #: `run.py evidence`) or its str (the hop only); each becomes a `verified` hop
+    evidence: list[Any] = field(default_factory=list)
 
 
 @dataclass

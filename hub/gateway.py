@@ -179,7 +179,8 @@ class Gateway:
                           correlation_id=item.correlation_id)
         digest = body_digest({"source": source, "type": item.type, "payload": item.payload})
         self._accept(message, digest, [HopRecord("received", detail=f"callback from {source}"),
-                                       *(HopRecord("verified", detail=e) for e in item.evidence)])
+                                       *(HopRecord("verified", detail=str(e), evidence=None if isinstance(e, str) else e)
+                                         for e in item.evidence)])
         return message.id
 
     def _validated(self, client: ClientConfig, envelope: dict[str, Any], call: bool) -> Message:

@@ -50,7 +50,8 @@ class Pipeline:
             evidence = getattr(body, "evidence", None) if step.kind == "sign" else None
             hops.append(HopRecord({"transform": "transformed", "sign": "signed", "validate": "validated"}[step.kind],
                                   duration_ms=(time.perf_counter() - started) * 1000,
-                                  detail=step.name if evidence is None else str(evidence), delivery_id=delivery_id))
+                                  detail=step.name if evidence is None else str(evidence), delivery_id=delivery_id,
+                                  evidence=evidence))
         return body
 
     def _step(self, step: Step, route: RouteConfig, message: Message, body: Any) -> Any:

@@ -19,6 +19,15 @@ class Evidence:
     serial: str            # its serial number, hex
     thumbprint: str        # its x5t#S256 (base64url SHA-256 of the DER certificate)
     sha256: str            # hex digest of the exact bytes signed and sent, or received and verified
+    # what `run.py evidence` exports and checks offline; never in the trace (the bytes may hold personal data,
+    # stored encrypted beside the hop): the exact bytes, the detached JWS (XML-DSig is inside the bytes),
+    # the signer's certificate then its chain (PEM), the trust anchors it was checked against (PEM)
+    data: bytes | None = field(default=None, repr=False, compare=False)
+    signature: str | None = field(default=None, repr=False, compare=False)
+    certificates: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    anchors: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    location: str | None = field(default=None, repr=False, compare=False)  # XML-DSig: XPath of ds:Signature
+    namespaces: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)  # for `location`
 
     def __str__(self) -> str:
         """The hop's detail: one line, stable key=value order, greppable in `run.py trace`."""

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from cryptography.exceptions import InvalidSignature
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -126,6 +127,18 @@ class KeyRing:
             why = self._errors.get(f"trust.{partner}", f"no trust store for partner {partner!r}")
             raise SignatureError(NO_TRUST_STORE, why)
         return store
+
+    def anchor_for(self, cert: x509.Certificate) -> x509.Certificate | None:
+        """A CA certificate in any trust store that issued ``cert`` (the root above our chain, for evidence)."""
+        for store in self._trust.values():
+            for ca in store.cas:
+                if ca.subject == cert.issuer:
+                    try:
+                        cert.verify_directly_issued_by(ca)
+                    except (ValueError, TypeError, InvalidSignature):
+                        continue
+                    return ca
+        return None
 
     def key_names(self) -> list[str]:
         return sorted({*self._keys, *(k[5:] for k in self._errors if k.startswith("keys."))})

@@ -25,6 +25,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from signxml import SignatureMethod
@@ -38,6 +40,14 @@ from hub.signing.keys import KeyRing, thumbprint
 DEFAULT_JWS_HEADER = "X-JWS-Signature"
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def _pem(cert: x509.Certificate) -> str:
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def _signature_location(signature_parent: str | None) -> str:
+    return (signature_parent or "/*") + "/ds:Signature"
 
 
 def _short(uri: str) -> str:
@@ -94,8 +104,28 @@ class SigningService:
             else SignatureMethod.RSA_SHA256
         cert = key.certificate
         evidence = Evidence("signed", key_name, "xmldsig", _short(method.value), cert.subject.rfc4514_string(),
-                            format(cert.serial_number, "x"), thumbprint(cert), hashlib.sha256(data).hexdigest())
+                            format(cert.serial_number, "x"), thumbprint(cert), hashlib.sha256(data).hexdigest(),
+                            data=data, certificates=self._our_chain(key_name), anchors=self._our_anchors(key_name),
+                            location=_signature_location(signature_parent),
+                            namespaces=tuple(sorted((namespaces or {}).items())))
         return SignedBody(data, XML_CONTENT_TYPE, evidence)
+
+    def _our_chain(self, key_name: str) -> tuple[str, ...]:
+        key = self.keyring.signing_key(key_name)
+        return tuple(_pem(c) for c in (key.certificate, *key.chain))
+
+    def _our_anchors(self, key_name: str) -> tuple[str, ...]:
+        """The CA above our chain, from a trust store that holds it; else the top of the chain itself."""
+        key = self.keyring.signing_key(key_name)
+        top = (key.certificate, *key.chain)[-1]
+        if top.issuer == top.subject:
+            return (_pem(top),)
+        anchor = self.keyring.anchor_for(top)
+        return (_pem(anchor if anchor is not None else top),)
+
+    def _their_anchors(self, partner: str) -> tuple[str, ...]:
+        trust = self.keyring.trust(partner)
+        return tuple(_pem(c) for c in (*trust.cas, *trust.pinned))
 
     def sign_json(self, data: bytes, key_name: str, header: str = DEFAULT_JWS_HEADER,
                   unencoded: bool = False) -> SignedBody:
@@ -104,7 +134,9 @@ class SigningService:
         key = self.keyring.signing_key(key_name)
         cert = key.certificate
         evidence = Evidence("signed", key_name, "jws", key.jws_alg, cert.subject.rfc4514_string(),
-                            format(cert.serial_number, "x"), thumbprint(cert), hashlib.sha256(data).hexdigest())
+                            format(cert.serial_number, "x"), thumbprint(cert), hashlib.sha256(data).hexdigest(),
+                            data=data, signature=token, certificates=self._our_chain(key_name),
+                            anchors=self._our_anchors(key_name))
         return SignedBody(data, JSON_CONTENT_TYPE, evidence, {header: token})
 
     # --- inbound: what connectors call before anything else ----------------------------------------
@@ -115,7 +147,10 @@ class SigningService:
         result = xmldsig.verify(data, partner, signature_xpath, keyring=self.keyring,
                                 expect_references=expect_references, namespaces=namespaces, signing_time=signing_time)
         evidence = Evidence("verified", partner, "xmldsig", _short(result.signature_method), result.signer_subject,
-                            result.signer_serial, thumbprint(result.certificate), result.document_sha256)
+                            result.signer_serial, thumbprint(result.certificate), result.document_sha256,
+                            data=bytes(data), certificates=(_pem(result.certificate),),
+                            anchors=self._their_anchors(partner), location=signature_xpath,
+                            namespaces=tuple(sorted((namespaces or {}).items())))
         return result, evidence
 
     def verify_jws(self, token: str | None, data: bytes, partner: str,
@@ -125,7 +160,9 @@ class SigningService:
         cert = self.keyring.trust(partner).jws_keys.get(result.kid)
         x5t = thumbprint(cert) if cert is not None else result.kid
         evidence = Evidence("verified", partner, "jws", result.alg, result.signer_subject, result.signer_serial,
-                            x5t, result.payload_sha256)
+                            x5t, result.payload_sha256, data=bytes(data), signature=token,
+                            certificates=(_pem(cert),) if cert is not None else (),
+                            anchors=self._their_anchors(partner))
         return result, evidence
 
     def verify_jws_request(self, headers: Mapping[str, str], body: bytes, partner: str,

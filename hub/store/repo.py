@@ -26,7 +26,9 @@ from hub.store.codec import load as load_codec
 from hub.store.codec import sandbox_dir
 from hub.store.engine import make_engine, migrate
 from hub.store import ordering
+from hub.store.evidence import evidence_row
 from hub.store.schema import dead_letters, deliveries, hops, messages
+from hub.store.tables_evidence import signature_evidence
 
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"[:64]
 TERMINAL = ("delivered", "dead")
@@ -47,6 +49,8 @@ class HopRecord:
     code: str | None = None
     detail: str | None = None
     delivery_id: str | None = None
+    #: a hub.signing Evidence with its exact bytes: stored (encrypted) beside the hop, in the same transaction
+    evidence: Any = None
 
 
 @dataclass(frozen=True)
@@ -289,13 +293,16 @@ class Store:
             row = conn.execute(select(deliveries).where(deliveries.c.id == delivery)).first()
         return {**row._mapping, "reply": self.codec.decode(row.reply)} if row else None
 
-    @staticmethod
-    def _hops(conn, message_id: str, records: Iterable[HopRecord]) -> None:  # noqa: ANN001
+    def _hops(self, conn, message_id: str, records: Iterable[HopRecord]) -> None:  # noqa: ANN001
+        records = list(records)
         rows = [{"message_id": message_id, "delivery_id": h.delivery_id, "at": h.at, "kind": h.kind,
                  "duration_ms": h.duration_ms, "code": h.code, "detail": (h.detail or None) and _masked(h.detail)[:2000],
                  "process": PROCESS} for h in records]
         if rows:
             conn.execute(insert(hops), rows)
+        kept = [evidence_row(self.codec, message_id, h) for h in records if getattr(h.evidence, "data", None) is not None]
+        if kept:
+            conn.execute(insert(signature_evidence), kept)
 
 
 class _Guard:
