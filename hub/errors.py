@@ -164,6 +164,9 @@ DLV_CONNECTOR_BUG = _code("delivery.connector_error", 0, "The connector failed u
                           "Transient: retried; if it persists, report the trace to the hub's developers.")
 DLV_SIGN = _code("delivery.sign_failed", 0, "Signing failed",
                  "Permanent: check the signing key named in the route (python run.py keys), then replay.")
+DLV_VERIFY = _code("delivery.verify_failed", 0, "The signed document in the message did not verify",
+                   "Permanent, never forwarded: the reason names the signature code; ask the sender for a "
+                   "correctly signed document, or fix the route's trust store (python run.py keys), then replay.")
 DLV_VALIDATE = _code("delivery.validation_failed", 0, "The partner payload failed its schema",
                      "Permanent: fix the message or the transform, then replay the dead letter.")
 DLV_ROUTE_GONE = _code("delivery.route_removed", 0, "The route no longer exists in the configuration",

@@ -5,6 +5,7 @@ Plain Python: the nameko dispatcher calls :meth:`Pipeline.attempt` and only adds
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
@@ -19,11 +20,20 @@ from hub.store import ClaimedDelivery, HopRecord, Outcome
 
 #: sign(key_name, body, options) -> signed body; supplied by hub.signing when keys are configured
 Signer = Callable[[str, Any, dict], Any]
+#: verify(trust_store, body, options) -> evidence; raises a hub.signing SignatureError (it has a .code)
+Verifier = Callable[[str, Any, dict], Any]
 #: validate(schema_name, body) -> list of problems (empty when valid)
 Validator = Callable[[str, Any], list]
 #: failures that say the partner is down or unreachable (they feed the circuit breaker); 429 is a partner alive
 PARTNER_DOWN = frozenset({errors.DLV_NETWORK, errors.DLV_TIMEOUT, errors.DLV_PARTNER_5XX, errors.DLV_CONNECTOR_BUG})
 SendGuard = Callable[[Connector, Callable[[], Reply]], Reply]
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A verify step's result: the body goes on unchanged, the evidence goes to the `verified` hop."""
+    body: Any
+    evidence: Any
 
 
 def _direct(connector: Connector, send: Callable[[], Reply]) -> Reply:
@@ -32,23 +42,27 @@ def _direct(connector: Connector, send: Callable[[], Reply]) -> Reply:
 
 class Pipeline:
     def __init__(self, config: HubConfig, connectors: dict[str, Connector], signer: Signer | None = None,
-                 validator: Validator | None = None, breakers: dict[str, CircuitBreaker] | None = None) -> None:
+                 validator: Validator | None = None, breakers: dict[str, CircuitBreaker] | None = None,
+                 verifier: Verifier | None = None) -> None:
         self.config = config
         self.breakers = breakers or {}
         self.connectors = connectors
         self.routes = {r.name: r for r in config.routes}
         self.signer = signer
         self.validator = validator
+        self.verifier = verifier
 
     def prepare(self, route: RouteConfig, message: Message, hops: list[HopRecord], delivery_id: str | None = None) -> Any:
         """Run the route's steps over the canonical payload; what comes out is what the connector sends."""
         body: Any = message.payload
         for step in route.steps:
             started = time.perf_counter()
-            body = self._step(step, route, message, body)
-            # a signer's evidence (key, certificate, algorithm, digest of the bytes sent) is the signed hop's detail
-            evidence = getattr(body, "evidence", None) if step.kind == "sign" else None
-            hops.append(HopRecord({"transform": "transformed", "sign": "signed", "validate": "validated"}[step.kind],
+            result = self._step(step, route, message, body)
+            # a signer's / verifier's evidence (key, certificate, algorithm, digest of the bytes) is the hop's detail
+            evidence = getattr(result, "evidence", None) if step.kind in ("sign", "verify") else None
+            body = result.body if isinstance(result, _Verified) else result
+            hops.append(HopRecord({"transform": "transformed", "sign": "signed", "validate": "validated",
+                                   "verify": "verified"}[step.kind],
                                   duration_ms=(time.perf_counter() - started) * 1000,
                                   detail=step.name if evidence is None else str(evidence), delivery_id=delivery_id,
                                   evidence=evidence))
@@ -78,6 +92,16 @@ class Pipeline:
                 raise
             except Exception as exc:
                 raise PermanentError(errors.DLV_SIGN, f"key {step.name}: {type(exc).__name__}: {exc}") from exc
+        if step.kind == "verify":
+            if self.verifier is None:
+                raise PermanentError(errors.DLV_VERIFY, f"no verifier configured for trust store {step.name}")
+            try:
+                return _Verified(body, self.verifier(step.name, body, step.options))
+            except DeliveryError:
+                raise
+            except Exception as exc:  # a bad signature is this message's fault: never retried, never forwarded
+                code = getattr(exc, "code", type(exc).__name__)
+                raise PermanentError(errors.DLV_VERIFY, f"trust {step.name}: [{code}] {getattr(exc, 'detail', exc)}") from exc
         raise PermanentError(errors.DLV_TRANSFORM, f"unknown step kind {step.kind}")
 
     def attempt(self, claimed: ClaimedDelivery, guard: SendGuard = _direct) -> tuple[Outcome, list[HopRecord]]:

@@ -61,7 +61,8 @@ class HubRuntime:
         self.breakers = {name: CircuitBreaker(CircuitPolicy(**spec.circuit)) for name, spec in config.connectors.items()}
         for name, breaker in self.breakers.items():
             self.connectors[name].circuit = breaker  # type: ignore[attr-defined] - read by health and metrics
-        self.pipeline = Pipeline(config, self.connectors, signer=self.signing.sign, breakers=self.breakers)
+        self.pipeline = Pipeline(config, self.connectors, signer=self.signing.sign, breakers=self.breakers,
+                                 verifier=self.signing.verify_step)
         self.gateway = Gateway(config, self.store, catalog, self.bus.publish)
         procedures.install(procedures.CachedCatalogue(self.store))  # for the check_procedure step
 

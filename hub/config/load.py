@@ -24,7 +24,7 @@ FILES = ("hub.yaml", "connectors.yaml", "routes.yaml")
 _REF = re.compile(r"\$\{(env|file|sim):([^}:]+)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-STEP_KINDS = ("validate", "transform", "sign")
+STEP_KINDS = ("validate", "transform", "sign", "verify")
 
 
 def parse_duration(value: Any) -> float:
@@ -257,7 +257,7 @@ def _routes(src: YamlSource, data: dict[str, Any], connectors: dict[str, Connect
             kinds = [k for k in STEP_KINDS if k in step]
             if len(kinds) != 1:
                 out.add(src, keys + ("steps", j), f"route {name} step {j + 1} must have exactly one of {STEP_KINDS}",
-                        "write each step as {transform: NAME} or {validate: NAME} or {sign: KEY}")
+                        "write each step as {transform: NAME} or {validate: NAME} or {sign: KEY} or {verify: TRUST}")
                 continue
             kind = kinds[0]
             if kind == "transform" and step[kind] not in registry.transforms:
@@ -277,7 +277,7 @@ def _routes(src: YamlSource, data: dict[str, Any], connectors: dict[str, Connect
 
 def _signing(sources: dict[str, YamlSource], resolved: dict[str, Any], directory: Path, out: _Collector) -> None:
     """The signing: section (keys, trust stores; no key is read here) and every route's sign step."""
-    from hub.signing.config import base_dir, check_section, check_sign_step
+    from hub.signing.config import base_dir, check_section, check_sign_step, check_verify_step
     section = resolved["hub.yaml"].get("signing") or {}
     for p in check_section(section, base_dir(directory), os.environ):
         out.add(sources["hub.yaml"], p.path, str(p), p.fix)
@@ -286,6 +286,9 @@ def _signing(sources: dict[str, YamlSource], resolved: dict[str, Any], directory
             if isinstance(step, dict) and "sign" in step:
                 for message, fix in check_sign_step(step["sign"], step.get("options") or {}, section):
                     out.add(sources["routes.yaml"], ("routes", i, "steps", j, "sign"), f"route {spec['name']}: {message}", fix)
+            if isinstance(step, dict) and "verify" in step:
+                for message, fix in check_verify_step(step["verify"], step.get("options") or {}, section):
+                    out.add(sources["routes.yaml"], ("routes", i, "steps", j, "verify"), f"route {spec['name']}: {message}", fix)
 
 
 def load_config(directory: str | Path = "config", overrides: dict[str, Any] | None = None,

@@ -31,7 +31,7 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Step:
-    kind: str                       # validate | transform | sign
+    kind: str                       # validate | transform | sign | verify
     name: str
     options: dict[str, Any] = field(default_factory=dict)
 

@@ -22,6 +22,8 @@ SECTION_FIELDS = ("sandbox_pki", "warn_days", "keys", "trust")
 #: options of a route's ``sign`` step (see hub.signing.service.SigningService.sign)
 SIGN_STEP_OPTIONS = frozenset({"format", "signature_parent", "namespaces", "header", "unencoded"})
 SIGN_FORMATS = ("xmldsig", "jws")
+VERIFY_STEP_OPTIONS = frozenset({"field", "format", "signature", "namespaces", "expect_references", "jws_field",
+                                 "base64"})
 _FIX_SHAPE = "see docs/signing.md for the form of the signing: section"
 
 
@@ -105,6 +107,27 @@ def check_sign_step(key: Any, options: Mapping[str, Any], section: Mapping[str, 
     fmt = options.get("format")
     if fmt is not None and fmt not in SIGN_FORMATS:
         out.append((f"sign step format '{fmt}' is not known", f"use one of: {', '.join(SIGN_FORMATS)}"))
+    return out
+
+
+def check_verify_step(partner: Any, options: Mapping[str, Any], section: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(message, fix) for a route step ``{verify: TRUST, options: {field: ..., ...}}``."""
+    out: list[tuple[str, str]] = []
+    trust = sorted((section.get("trust") or {}) if isinstance(section, Mapping) else {})
+    if partner not in trust:
+        out.append((f"verify step names trust store '{partner}', which is not under signing.trust",
+                    f"use one of: {', '.join(trust)}" if trust else "add the trust store under signing.trust in hub.yaml"))
+    for name in sorted(set(options) - VERIFY_STEP_OPTIONS):
+        out.append((f"verify step option '{name}' is not known", f"allowed: {', '.join(sorted(VERIFY_STEP_OPTIONS))}"))
+    if not isinstance(options.get("field"), str) or not options.get("field"):
+        out.append(("verify step needs option 'field': the payload field holding the signed document or bytes",
+                    "add options: {field: NAME} (dots for nested fields: document.xml)"))
+    fmt = options.get("format", "xmldsig")
+    if fmt not in SIGN_FORMATS:
+        out.append((f"verify step format '{fmt}' is not known", f"use one of: {', '.join(SIGN_FORMATS)}"))
+    elif fmt == "jws" and not options.get("jws_field"):
+        out.append(("verify step with format jws needs option 'jws_field': the payload field holding the detached JWS",
+                    "add jws_field: NAME"))
     return out
 
 

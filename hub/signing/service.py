@@ -18,6 +18,7 @@ as they are. Its ``evidence`` becomes the detail of the delivery's ``signed`` ho
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -33,7 +34,7 @@ from signxml import SignatureMethod
 
 from hub.signing import jws, xmldsig
 from hub.signing.config import base_dir
-from hub.signing.errors import MALFORMED, SignatureError
+from hub.signing.errors import MALFORMED, MISSING, SignatureError
 from hub.signing.evidence import Evidence, SignedBody
 from hub.signing.keys import KeyRing, thumbprint
 
@@ -48,6 +49,26 @@ def _pem(cert: x509.Certificate) -> str:
 
 def _signature_location(signature_parent: str | None) -> str:
     return (signature_parent or "/*") + "/ds:Signature"
+
+
+def _field(body: Any, path: str) -> Any:
+    """``a.b`` in a dict payload; None when absent (the verification then fails as ``signature.missing``)."""
+    value = body
+    for part in path.split(".") if path else ():
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value if path else None
+
+
+def _field_bytes(body: Any, path: str, is_base64: bool) -> bytes:
+    value = _field(body, path)
+    if not isinstance(value, str) or not value:
+        raise SignatureError(MISSING, f"payload field {path!r} holds no signed document")
+    if is_base64:
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            raise SignatureError(MALFORMED, f"payload field {path!r} is not base64") from None
+    return value.encode("utf-8")
 
 
 def _short(uri: str) -> str:
@@ -138,6 +159,25 @@ class SigningService:
                             data=data, signature=token, certificates=self._our_chain(key_name),
                             anchors=self._our_anchors(key_name))
         return SignedBody(data, JSON_CONTENT_TYPE, evidence, {header: token})
+
+    # --- the route ``verify`` step: a signed document carried inside a canonical payload ------------
+    def verify_step(self, partner: str, body: Any, options: Mapping[str, Any]) -> Evidence:
+        """Verify the document in payload field ``options.field`` against ``partner``'s trust store.
+
+        ``format: xmldsig`` (default): the field is the signed XML (text, or base64 with ``base64: true``);
+        ``signature`` is the XPath of its ``ds:Signature`` (default ``/*/ds:Signature``).
+        ``format: jws``: the field is the signed content, ``jws_field`` the detached JWS over its bytes.
+        Raises :class:`SignatureError`; the Pipeline makes that a permanent ``delivery.verify_failed``.
+        """
+        data = _field_bytes(body, str(options.get("field") or ""), bool(options.get("base64", False)))
+        if (options.get("format") or "xmldsig") == "jws":
+            token = _field(body, str(options.get("jws_field") or ""))
+            _, evidence = self.verify_jws(token if isinstance(token, str) else None, data, partner)
+            return evidence
+        _, evidence = self.verify_xml(data, partner, str(options.get("signature") or "/*/ds:Signature"),
+                                      expect_references=int(options.get("expect_references", 1)),
+                                      namespaces=options.get("namespaces"))
+        return evidence
 
     # --- inbound: what connectors call before anything else ----------------------------------------
     def verify_xml(self, data: bytes, partner: str, signature_xpath: str, *, expect_references: int = 1,
