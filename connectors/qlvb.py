@@ -117,9 +117,9 @@ class QlvbConnector(HttpConnector):
             return None
         if edxml.kind(root) == "status":
             payload = {**edxml.parse_status(root), "edoc_id": doc_id}
-            return InboundMessage("document.status", payload, id=f"{self.name}:{organ}:{doc_id}", evidence=[str(evidence)])
+            return InboundMessage("document.status", payload, id=f"{self.name}:{organ}:{doc_id}", evidence=[evidence])
         payload = {**edxml.parse_document(root), "edoc_id": doc_id, "received_at": received_at.isoformat()}
-        return InboundMessage("document.received", payload, id=f"{self.name}:{organ}:{doc_id}", evidence=[str(evidence)])
+        return InboundMessage("document.received", payload, id=f"{self.name}:{organ}:{doc_id}", evidence=[evidence])
 
     def _trust_for(self, data: bytes) -> str:
         """The sender's trust store. The sender is read from the unverified bytes only to *choose* the store: the

@@ -16,6 +16,7 @@ from sqlalchemy import delete, exists, select
 
 from hub.store.repo import TERMINAL
 from hub.store.schema import dead_letters, deliveries, hops, messages
+from hub.store.tables_evidence import signature_evidence
 
 BATCH = 500
 
@@ -59,6 +60,8 @@ def purge(store: Any, ids: list[str]) -> int:
             dids = select(deliveries.c.id).where(deliveries.c.message_id.in_(chunk))
             conn.execute(delete(dead_letters).where(dead_letters.c.delivery_id.in_(dids)))
             conn.execute(delete(hops).where(hops.c.message_id.in_(chunk)))
+            # the signed document is the message's content too: its retention ends with the message's
+            conn.execute(delete(signature_evidence).where(signature_evidence.c.message_id.in_(chunk)))
             conn.execute(delete(deliveries).where(deliveries.c.message_id.in_(chunk)))
             conn.execute(delete(messages).where(messages.c.id.in_(chunk)))
     return len(ids)
