@@ -22,8 +22,10 @@ class CircuitPolicy:
 
 
 class CircuitBreaker:
-    def __init__(self, policy: CircuitPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, policy: CircuitPolicy, clock: Callable[[], float] = time.monotonic,
+                 on_change: Callable[[str, int], None] | None = None) -> None:
         self.policy = policy
+        self.on_change = on_change    # told (state, failures) after each change, outside the lock
         self.clock = clock
         self._lock = threading.Lock()
         self.state = "closed"
@@ -39,7 +41,7 @@ class CircuitBreaker:
                 return None
             remaining = self.opened_at + self.cool_off - self.clock()
             if self.state == "open" and remaining <= 0:
-                self.state, self._probe_out = "half_open", False
+                self.state, self._probe_out = "half_open", False  # not reported: a probe decides in a moment
             if self.state == "half_open" and not self._probe_out:
                 self._probe_out = True   # exactly one probe at a time
                 return None
@@ -47,17 +49,26 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         with self._lock:
+            before = self.state
             self.state, self.failures, self.cool_off, self._probe_out = "closed", 0, self.policy.open_for, False
+        self._changed(before)
 
     def record_failure(self) -> None:
         with self._lock:
+            before = self.state
             if self.state == "half_open":
                 self.cool_off = min(self.cool_off * 2, self.policy.max_open_for)
                 self._open()
-                return
-            self.failures += 1
-            if self.state == "closed" and self.failures >= self.policy.failures:
-                self._open()
+            else:
+                self.failures += 1
+                if self.state == "closed" and self.failures >= self.policy.failures:
+                    self._open()
+        # a failed probe re-opens: reported too, which keeps an open breaker's report fresh
+        self._changed(before, force=before == "half_open")
+
+    def _changed(self, before: str, force: bool = False) -> None:
+        if self.on_change is not None and (force or self.state != before):
+            self.on_change(self.state, self.failures)
 
     def _open(self) -> None:
         self.state, self.opened_at, self._probe_out = "open", self.clock(), False

@@ -14,6 +14,7 @@ from typing import Any
 
 from hub import errors
 from hub.metrics import circuit_state
+from hub.store import circuits
 
 SLOW_MS = 2000.0   # a connector probe slower than this shows as "slow" on the dashboard
 STARTED = time.time()
@@ -60,11 +61,29 @@ def connector_state(connector: Any) -> dict[str, Any]:
     return {"state": state, "detail": detail, "latency_ms": latency, "circuit": circuit}
 
 
+#: a breaker's report counts this long (an open breaker re-reports at every failed probe, at most every 5 min)
+CIRCUIT_REPORT_MAX_AGE = 900.0
+
+
+def _merge_reported_circuits(runtime: Any, connectors: dict[str, dict[str, Any]]) -> None:
+    """Breakers live in each process; workers report theirs to the store. Any open one shows here."""
+    try:
+        reported = circuits.not_closed(runtime.store, CIRCUIT_REPORT_MAX_AGE)
+    except Exception:  # noqa: BLE001 - the store being away is already reported above
+        return
+    for name, rows in reported.items():
+        if name in connectors:
+            connectors[name]["circuits_elsewhere"] = rows
+            if any(r["state"] == "open" for r in rows):
+                connectors[name]["state"] = "circuit_open"
+
+
 def readiness(runtime: Any) -> dict[str, Any]:
     store, store_detail = _probe(runtime.store.ping)
     bus, bus_detail = _probe(runtime.bus.ping)
     signing = signing_state(runtime)
     connectors = {name: connector_state(c) for name, c in sorted(runtime.connectors.items())}
+    _merge_reported_circuits(runtime, connectors)
     ready = store == "up" and bus == "up" and signing["state"] == "up"
     return {"status": "ok" if ready else "degraded", "store": store, "store_detail": store_detail,
             "bus": bus, "bus_detail": bus_detail, "signing": signing, "connectors": connectors}

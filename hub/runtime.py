@@ -8,6 +8,7 @@ from typing import Any
 from hub import faultpoints, metrics, registry
 from hub.bus import Bus
 from hub.circuit import CircuitBreaker, CircuitPolicy
+from hub.store import circuits
 from hub.config.model import ClientConfig, HubConfig
 from hub.contracts import Connector
 from hub.errors import HubError, RequestError
@@ -58,7 +59,8 @@ class HubRuntime:
         self.connectors: dict[str, Connector] = {
             name: registry.connectors.get(spec.type)(name, spec.options, context)
             for name, spec in config.connectors.items()}
-        self.breakers = {name: CircuitBreaker(CircuitPolicy(**spec.circuit)) for name, spec in config.connectors.items()}
+        self.breakers = {name: CircuitBreaker(CircuitPolicy(**spec.circuit), on_change=self._circuit_reporter(name))
+                         for name, spec in config.connectors.items()}
         for name, breaker in self.breakers.items():
             self.connectors[name].circuit = breaker  # type: ignore[attr-defined] - read by health and metrics
         self.pipeline = Pipeline(config, self.connectors, signer=self.signing.sign, breakers=self.breakers,
@@ -113,6 +115,15 @@ class HubRuntime:
         """Route option ``ordered: subject``: deliveries of one subject go out in the order they were accepted."""
         route = self.pipeline.routes.get(delivery_id.rsplit("/", 1)[-1])
         return route is not None and route.options.get("ordered") == "subject"
+
+    def _circuit_reporter(self, connector: str):  # noqa: ANN202
+        """Breaker changes go to the store, so /readyz of any process (the gateway) shows every worker's view."""
+        def report(state: str, failures: int) -> None:
+            try:
+                circuits.report(self.store, connector, state, failures)
+            except Exception:  # noqa: BLE001 - a lost report must never fail a delivery
+                log.warning("could not record the %s circuit state", connector)
+        return report
 
     # --- the scheduler's work --------------------------------------------------------------------
     def poll_connectors(self) -> int:

@@ -103,6 +103,8 @@ def test_partner_fails_500_then_timeouts_then_resets_then_recovers(cluster):
     sender = threading.Thread(target=lambda: setattr(sender, "accepted", cluster.submit(todo)))
     sender.start()
     time.sleep(3)
+    ready = requests.get(cluster.url + "/readyz", timeout=10).json()
+    assert ready["connectors"]["echo"]["state"] == "circuit_open", "the workers' open breaker shows on the gateway"
     cluster.fault(mode="timeout", delay=3)            # longer than the connector's 2 s bound per attempt
     time.sleep(3)
     cluster.fault(mode="reset")

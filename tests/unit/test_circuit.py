@@ -45,3 +45,29 @@ def test_cool_off_is_capped_and_success_resets_the_count():
         assert b.allow() is None
         b.record_failure()
     assert b.cool_off == 25
+
+
+def test_changes_are_reported_and_read_back_from_the_store(tmp_path):
+    """A worker's open breaker shows in the gateway's readiness (both read the same store)."""
+    from hub.store import Store, circuits
+
+    store = Store(f"sqlite:///{tmp_path}/hub.db")
+    store.migrate()
+    seen = []
+    clock = Clock()
+    b = CircuitBreaker(CircuitPolicy(failures=2, open_for=10), clock,
+                       on_change=lambda state, n: (seen.append(state), circuits.report(store, "dvcqg", state, n)))
+    b.record_failure()
+    assert seen == [] and circuits.not_closed(store, 60) == {}
+    b.record_failure()
+    assert seen == ["open"]
+    [row] = circuits.not_closed(store, 60)["dvcqg"]
+    assert row["state"] == "open" and row["failures"] == 2
+    clock.now = 11
+    assert b.allow() is None
+    b.record_failure()                       # failed probe: reported again (keeps the report fresh)
+    assert seen == ["open", "open"]
+    clock.now = 40
+    b.allow()
+    b.record_success()
+    assert seen[-1] == "closed" and circuits.not_closed(store, 60) == {}
