@@ -18,6 +18,10 @@ from hub.store import DeliveryRef
 DELIVER_EXCHANGE = Exchange("hub.deliver", type="direct", durable=True)
 DEAD_EXCHANGE = Exchange("hub.dead", type="fanout", durable=True)
 DEAD_QUEUE = Queue("hub.dead", exchange=DEAD_EXCHANGE, routing_key="", durable=True)
+#: where client systems on the bus submit (plain AMQP; see hub/services/clients.py)
+SUBMIT_EXCHANGE = Exchange("hub.submit", type="direct", durable=True)
+SUBMIT_QUEUES = {kind: Queue(f"hub.submit.{kind}", exchange=SUBMIT_EXCHANGE, routing_key=kind, durable=True,
+                             queue_arguments={"x-dead-letter-exchange": DEAD_EXCHANGE.name}) for kind in ("submit", "call")}
 #: seconds a publish may wait for the broker's confirm before the gateway answers 503 (never hang)
 PUBLISH_TIMEOUT = 5.0
 #: memory:// polls; 5 ms keeps the embedded hub responsive without burning a core when idle
@@ -53,7 +57,8 @@ class Bus:
         with connections[self._connection].acquire(block=True, timeout=10) as conn:
             channel = conn.default_channel
             DEAD_QUEUE(channel).declare()
-            for queue in self.queues.values():
+            # declared before any service starts, so a client never publishes to an exchange that is not there yet
+            for queue in [*SUBMIT_QUEUES.values(), *self.queues.values()]:
                 queue(channel).declare()
 
     def publish(self, refs: list[DeliveryRef]) -> None:

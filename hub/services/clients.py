@@ -16,9 +16,9 @@ import json
 import logging
 from typing import Any
 
-from kombu import Exchange, Queue
 from nameko.rpc import rpc
 
+from hub.bus import SUBMIT_QUEUES
 from hub.errors import HubError
 from hub.ids import REPLY_QUEUE
 from hub.runtime import HubRuntime
@@ -26,9 +26,6 @@ from hub.services.consumer import DeliveryConsumer
 from hub.services.deps import Runtime
 
 log = logging.getLogger("hub.clients")
-SUBMIT_EXCHANGE = Exchange("hub.submit", type="direct", durable=True)
-SUBMIT_QUEUES = {kind: Queue(f"hub.submit.{kind}", exchange=SUBMIT_EXCHANGE, routing_key=kind, durable=True,
-                             queue_arguments={"x-dead-letter-exchange": "hub.dead"}) for kind in ("submit", "call")}
 
 
 class ClientRequestConsumer(DeliveryConsumer):
