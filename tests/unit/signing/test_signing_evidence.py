@@ -19,7 +19,7 @@ from hub.commands import evidence as evidence_cmd
 from hub.config.model import HubConfig, HubSettings, RouteConfig, Step
 from hub import registry
 from hub.contracts import Connector, Delivery, InboundMessage, Reply, TransformContext
-from hub.message import Message
+from hub.message import Message, utcnow
 from hub.pipeline import Pipeline
 from hub.signing import bundle, jws, xmldsig
 from hub.signing.keys import KeyRing
@@ -176,3 +176,19 @@ def test_verify_refuses_an_empty_or_foreign_zip(tmp_path: Path) -> None:
         zf.writestr("hello.txt", "x")
     assert not all(c.ok for c in bundle.verify(out.getvalue()))
     assert not bundle.verify(b"not a zip")[0].ok
+
+
+@pytest.mark.parametrize("trust", ["agency", "agency-ca"])   # pinned certificate, or chain to the sandbox root
+def test_inbound_xml_evidence_verifies_offline_against_the_partners_trust(store: Store, keyring: KeyRing,
+                                                                           trust: str) -> None:
+    root = etree.Element("Document")
+    etree.SubElement(root, "Content").text = "Văn bản đến"
+    data = etree.tostring(xmldsig.sign_enveloped(root, "agency", keyring=keyring))
+    _, evidence = SigningService(keyring).verify_xml(data, trust, "/*/ds:Signature")
+    record = {"hops": [{"kind": "verified", "detail": str(evidence)}], "deliveries": []}
+    row = {"data": data, "certificates": "".join(evidence.certificates), "anchors": "".join(evidence.anchors),
+           "signature": None, "action": "verified", "format": "xmldsig", "sha256": evidence.sha256,
+           "at": utcnow(),
+           "delivery_id": None, "meta": {"key": trust, "thumbprint": evidence.thumbprint, "location": evidence.location}}
+    checks = bundle.verify(bundle.build("m-in", record, [row]))
+    assert checks and all(c.ok for c in checks), [str(c) for c in checks]
