@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,11 @@ def message_count(hub: HubProc) -> int:
         return conn.execute("select count(*) from messages").fetchone()[0]
 
 
+def unfinished_deliveries(hub: HubProc) -> int:
+    with sqlite3.connect(hub.log_path.parent / "hub.db") as conn:
+        return conn.execute("select count(*) from deliveries where state in ('pending', 'in_flight')").fetchone()[0]
+
+
 def echo_effects(hub: HubProc) -> int:
     stats = requests.get(hub.sim_url + "/echo/_stats", timeout=10).json()
     return int(stats.get("requests", 0))
@@ -81,6 +87,11 @@ class Watch:
         self.hub = hub
 
     def __enter__(self) -> "Watch":
+        # Messages accepted by earlier tests are delivered asynchronously: wait until none is still on its way,
+        # so a late delivery of theirs is not taken for an effect of the refused request.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and unfinished_deliveries(self.hub):
+            time.sleep(0.1)
         self.messages, self.effects = message_count(self.hub), echo_effects(self.hub)
         return self
 
