@@ -25,9 +25,10 @@ _MESSAGE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("hub_me
 _CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("hub_correlation_id", default=None)
 
 # Digits not touching other digits, so an order number or a timestamp is not half-masked.
-_PERSONAL_ID = re.compile(r"(?<![0-9])([0-9]{3})[0-9]{6}([0-9]{3})(?![0-9])")
-_PHONE = re.compile(r"(?<![0-9])(?:\+84|84|0)(?:[ .\-]?[0-9]){8,9}(?![0-9])")
-_CMND = re.compile(r"(?<![0-9])[0-9]{9}(?![0-9])")
+# boundaries exclude letters too: a digit run inside a hex serial or digest is not a personal id
+_PERSONAL_ID = re.compile(r"(?<![0-9A-Za-z])([0-9]{3})[0-9]{6}([0-9]{3})(?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+84|84|0)(?:[ .\-]?[0-9]){8,9}(?![0-9A-Za-z])")
+_CMND = re.compile(r"(?<![0-9A-Za-z])[0-9]{9}(?![0-9A-Za-z])")
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 
 
