@@ -34,6 +34,21 @@ def retry_after_seconds(value: str | None) -> float | None:
             return None
 
 
+def raise_for_http_status(connector: str, response: requests.Response, excerpt: bool = True) -> None:
+    """The one mapping of HTTP statuses to the hub's errors: 429, 5xx and 408 transient, other 4xx permanent.
+    ``excerpt=False`` for partners whose error bodies may carry personal data (the resident database)."""
+    status = response.status_code
+    if status < 400:
+        return
+    text = " " + response.text[:200].replace("\n", " ") if excerpt else ""
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    if status == 429:
+        raise TransientError(errors.DLV_THROTTLED, f"{connector}: HTTP 429", retry_after=retry_after)
+    if status >= 500 or status == 408:
+        raise TransientError(errors.DLV_PARTNER_5XX, f"{connector}: HTTP {status}{text}", retry_after=retry_after)
+    raise PermanentError(errors.DLV_PARTNER_4XX, f"{connector}: HTTP {status}{text}")
+
+
 class HttpConnector(Connector):
     """Session handling and error mapping shared by every HTTP partner."""
 
@@ -77,17 +92,7 @@ class HttpConnector(Connector):
         return response
 
     def raise_for_status(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        excerpt = response.text[:200].replace("\n", " ")
-        if status == 429:
-            raise TransientError(errors.DLV_THROTTLED, f"{self.name}: HTTP 429",
-                                 retry_after=retry_after_seconds(response.headers.get("Retry-After")))
-        if status >= 500 or status == 408:
-            raise TransientError(errors.DLV_PARTNER_5XX, f"{self.name}: HTTP {status} {excerpt}",
-                                 retry_after=retry_after_seconds(response.headers.get("Retry-After")))
-        raise PermanentError(errors.DLV_PARTNER_4XX, f"{self.name}: HTTP {status} {excerpt}")
+        raise_for_http_status(self.name, response)
 
     @staticmethod
     def json_of(connector: str, response: requests.Response) -> Any:

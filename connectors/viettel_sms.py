@@ -26,7 +26,7 @@ from zeep.transports import Transport
 
 from connectors import _sms
 from connectors.dancu import _Answer, safe_settings
-from connectors.rest import retry_after_seconds
+from connectors.rest import raise_for_http_status
 from hub import errors, registry
 from hub.contracts import Connector, Delivery, Health, Reply
 from hub.errors import PermanentError, TransientError
@@ -118,15 +118,9 @@ class ViettelSmsConnector(Connector):
             raise PermanentError(errors.DLV_BAD_REPLY, f"{self.name}: answer cannot be read ({type(exc).__name__})") from None
 
     def _http_error(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400 or (status == 500 and b"Fault" in response.content[:2000]):
-            return                      # SOAP faults travel as HTTP 500: zeep reads them
-        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-        if status == 429:
-            raise TransientError(errors.DLV_THROTTLED, f"{self.name}: HTTP 429", retry_after=retry_after)
-        if status >= 500 or status == 408:
-            raise TransientError(errors.DLV_PARTNER_5XX, f"{self.name}: HTTP {status}", retry_after=retry_after)
-        raise PermanentError(errors.DLV_PARTNER_4XX, f"{self.name}: HTTP {status}")
+        if response.status_code == 500 and b"Fault" in response.content[:2000]:
+            return                      # a SOAP fault travels as HTTP 500: zeep reads it and maps it
+        raise_for_http_status(self.name, response, excerpt=False)  # no body excerpt: it may hold personal data
 
     def check(self) -> Health:
         return Health("unknown", "wsCpMt has no probe that sends nothing")
