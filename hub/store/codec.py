@@ -8,7 +8,8 @@ Keys, first found wins:
 3. the sandbox key ``store.key`` beside the SQLite database (``var/`` by default), generated on first run (``run.py check --production`` refuses it).
 
 Rotation (MultiFernet): put the new key first and keep the old ones after it; new rows use the first key, every
-listed key still reads old rows. An old key can be dropped once ``run.py purge`` has removed the rows it wrote.
+listed key still reads old rows. ``run.py reencrypt`` (hub/commands/reencrypt.py) rewrites every stored value
+under the newest key; after it reports nothing left under an old key, that key can be dropped (docs/security.md).
 
 A stored value is ``f1:<token>``; a value without the prefix is read as it is (rows written before encryption
 existed), so no migration rewrites the table.
@@ -35,7 +36,9 @@ class Codec:
         if not keys:
             raise HubError(errors.STORE_KEY, f"No store key in {source}.")
         try:
-            self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys])
+            fernets = [Fernet(k.strip().encode()) for k in keys]
+            self._fernet = MultiFernet(fernets)
+            self._newest = fernets[0]
         except ValueError:
             raise HubError(errors.STORE_KEY, f"A store key in {source} is not a Fernet key "
                                              "(32 url-safe base64-encoded bytes).") from None
@@ -59,11 +62,28 @@ class Codec:
             raise HubError(errors.STORE_KEY, "A stored payload was written with a key that is not configured "
                                              f"({self.source}).") from None
 
+    def current(self, stored: str | None) -> bool:
+        """Whether a stored value is already under the newest key (None is: there is nothing to re-encrypt).
+        A Fernet token does not name its key: the newest key is tried alone."""
+        if stored is None:
+            return True
+        if not stored.startswith(PREFIX):
+            return False
+        try:
+            self._newest.decrypt(stored[len(PREFIX):].encode("ascii"))
+        except InvalidToken:
+            return False
+        return True
+
     def rotate(self, stored: str | None) -> str | None:
         """The same value under the newest key (for a re-encryption pass before an old key is dropped)."""
         if stored is None or not stored.startswith(PREFIX):
             return self.encode(stored)
-        return PREFIX + self._fernet.rotate(stored[len(PREFIX):].encode("ascii")).decode("ascii")
+        try:
+            return PREFIX + self._fernet.rotate(stored[len(PREFIX):].encode("ascii")).decode("ascii")
+        except InvalidToken:
+            raise HubError(errors.STORE_KEY, "A stored payload was written with a key that is not configured "
+                                             f"({self.source}).") from None
 
 
 def _read_keys(path: Path) -> list[str]:
