@@ -1,7 +1,9 @@
 """DVCQG, the national public service portal, and CSDL TTHC through it (partners.md §1–2).
 
 Outbound: ``dossier.sync`` (TraCuuHoSo decides ``isUpdating``, then DongBoHoSoMC), ``dossier.progress``
-(CapNhatTienDoHoSoMC), ``dossier.evaluation`` (DongBoDanhGia); concurrent sends are joined into batches
+(CapNhatTienDoHoSoMC), ``dossier.evaluation`` (DongBoDanhGia), ``payment.completed`` (the portal's copy of the
+dossier, read with TraCuuHoSo, with the fee and payment fields laid over it, sent back as a DongBoHoSoMC update:
+partners.md has no payment-status service, docs/dvcqg.md); concurrent sends are joined into batches
 (connectors/dvcqg_batch.py). Calls: ``procedure.lookup`` answered from the hub's catalogue copy. Poll: the
 portal's queue of online submissions -> ``dossier.submitted`` for the owning agency, and the catalogue sync
 when it is due.
@@ -42,7 +44,8 @@ ANSWERS: dict[str, tuple[str, bool]] = {
     "7": (errors.DVCQG_NOT_FOUND, False), "8": (errors.DVCQG_TRANSITION, False),
     "9": (errors.DVCQG_PROCEDURE_NOT_FOUND, False), "99": (errors.DVCQG_BUSY, True)}
 SERVICES = {"dossier": "DongBoHoSoMC", "step": "CapNhatTienDoHoSoMC", "evaluation": "DongBoDanhGia"}
-KINDS = {"dossier.sync": "dossier", "dossier.progress": "step", "dossier.evaluation": "evaluation"}
+KINDS = {"dossier.sync": "dossier", "dossier.progress": "step", "dossier.evaluation": "evaluation",
+         "payment.completed": "payment"}
 
 
 def success(code: Any) -> bool:
@@ -182,13 +185,15 @@ class DvcqgConnector(HttpConnector):
     def _flush(self, batch: list[Work]) -> None:
         acked: list[Work] = []
         for segment in segments(batch):
-            for kind in ("dossier", "step", "evaluation"):
+            for kind in ("dossier", "step", "evaluation", "payment"):
                 works = [w for w in segment if w.kind == kind and not w.done]
                 if not works:
                     continue
                 try:
                     if kind == "dossier":
                         self._sync_dossiers(works)
+                    elif kind == "payment":
+                        self._pay_dossiers(works)
                     else:
                         self._send_items(SERVICES[kind], works)
                 except DeliveryError as exc:
@@ -222,6 +227,32 @@ class DvcqgConnector(HttpConnector):
         for w in works:
             if w.done and w.error is None:
                 self._known.add(w.dossier_code)
+
+    def _pay_dossiers(self, works: list[Work]) -> None:
+        """Each payment laid over the portal's current copy of its dossier (the portal replaces a dossier whole
+        on update), then one DongBoHoSoMC update for all. A dossier the portal does not have yet waits (transient):
+        its first sync may still be on the way."""
+        ready = []
+        for w in works:
+            try:
+                found = self.call("TraCuuHoSo", mahoso=w.dossier_code).get("result") or []
+            except DeliveryError as exc:
+                w.fail(exc)
+                continue
+            current = found[0] if found and isinstance(found[0], dict) else None
+            if current is None:
+                w.fail(TransientError(errors.DVCQG_PAYMENT_EARLY, f"{w.dossier_code} is not on the portal yet"))
+                continue
+            self._known.add(w.dossier_code)
+            ready.append(Work(w.kind, w.dossier_code, {**current, **w.item}, w.context))
+            ready[-1].extra["origin"] = w
+        self._send_items("DongBoHoSoMC", ready, isUpdating="True")
+        for merged in ready:
+            origin: Work = merged.extra["origin"]
+            if merged.error is not None:
+                origin.fail(merged.error)
+            else:
+                origin.succeed(merged.result)
 
     def _send_items(self, service: str, works: list[Work], settle: bool = True,
                     **fields: Any) -> list[tuple[Work, str]]:
@@ -285,7 +316,11 @@ class DvcqgConnector(HttpConnector):
         if interval and now >= self._next_catalogue and self.store is not None:
             self._next_catalogue = now + interval
             try:
-                self.sync_catalogue()
+                age = self._catalogue_age()
+                if age is not None and age < interval:    # another worker of this store synced it: not N syncs
+                    self._next_catalogue = now + interval - age
+                else:
+                    self.sync_catalogue()
             except DeliveryError as exc:
                 self._next_catalogue = now + 30
                 log.warning("catalogue sync failed: [%s] %s", exc.code, exc.detail)
@@ -316,6 +351,12 @@ class DvcqgConnector(HttpConnector):
             self.call("XacNhanHoSoTrucTuyen", data=[m.subject for m in items])
         except DeliveryError as exc:  # pulled again next time; the hub keeps one message per id
             log.warning("online submissions not acknowledged: [%s] %s", exc.code, exc.detail)
+
+    def _catalogue_age(self) -> float | None:
+        """Seconds since the store's catalogue copy was replaced by any process, None when it never was."""
+        from hub.store import procedures
+        synced = procedures.last_synced(self.store)
+        return None if synced is None else max(0.0, (utcnow() - synced).total_seconds())
 
     def sync_catalogue(self) -> int:
         """LayDanhSachTTHC + LayThuTuc (+ LayDVC) into the hub's copy; returns the number of procedures."""

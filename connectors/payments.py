@@ -11,6 +11,7 @@ Subclasses implement ``open_payment``, ``parse_callback``, ``answer`` and ``tran
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -137,6 +138,9 @@ class PaymentConnector(HttpConnector):
         for key, column in (("transaction_id", "transaction_id"), ("bank_code", "bank_code")):
             if row.get(column):
                 payload[key] = row[column]
+        fees = json.loads(row["fees"]) if row.get("fees") else []
+        if fees:   # what the portal shows as paid (DanhSachLePhi) is the order's own list
+            payload["fees"] = fees
         return InboundMessage(type="payment.completed", payload=payload, subject=row["dossier_code"],
                               id=f"{self.provider}-{row['reference']}", correlation_id=row["message_id"])
 

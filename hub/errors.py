@@ -197,6 +197,9 @@ DVCQG_PROCEDURE_NOT_FOUND = _code("dvcqg.procedure_not_found", 0, "The procedure
 DVCQG_BUSY = _code("dvcqg.busy", 0, "The portal is busy or failed internally", "Transient: retried with backoff.")
 DVCQG_UNKNOWN = _code("dvcqg.unknown_error", 0, "The portal answered with an error code the hub does not know",
                       "Permanent: give the code in the detail to the hub's developers to map it, then replay.")
+DVCQG_PAYMENT_EARLY = _code("dvcqg.payment_before_dossier", 0, "A payment came for a dossier the portal does not have yet",
+                            "Transient: retried until the dossier's first dossier.sync reaches the portal; if it "
+                            "dead-letters, sync the dossier and replay the payment.completed delivery.")
 PROC_CATALOGUE_EMPTY = _code("procedure.catalogue_empty", 0, "The procedure catalogue has not been synced yet",
                              "Transient: run 'python run.py procedures sync' (the scheduler also syncs it).")
 PROC_UNKNOWN = _code("procedure.unknown", 0, "Unknown procedure code",

@@ -13,8 +13,12 @@ Error codes ([I]: the portal's own are not public; the connector maps each one, 
 ``5`` invalid data (required field, date format, status) · ``6`` dossier already exists (isUpdating "False") ·
 ``7`` dossier not found · ``8`` impossible status transition · ``9`` procedure not found · ``99`` busy.
 
-Test endpoints: ``GET /_dossiers/<code>`` (final state, status history, ordered steps, evaluations),
-``GET /_dossiers`` (counts), ``POST /_submissions`` (queue online dossiers), ``POST /_config``, ``POST /_reset``;
+Payment status ([I], docs/dvcqg.md): a DongBoHoSoMC update whose item carries ``MaThamChieuThanhToan`` is a
+payment laid over the dossier; every such arrival is recorded (not de-duplicated: tests count them).
+
+Test endpoints: ``GET /_dossiers/<code>`` (final state, status history, ordered steps, evaluations, payments),
+``GET /_dossiers`` (counts), ``POST /_dossiers`` ``{"codes": [...], "status": 6}`` (dossiers the portal already
+has), ``POST /_submissions`` (queue online dossiers), ``POST /_config``, ``POST /_reset``;
 ``POST /_faults`` also takes ``{"mode": "invalid_session" | "busy", "count": n}`` (answers -1 / 99 with HTTP 200).
 """
 from __future__ import annotations
@@ -35,7 +39,7 @@ from simulators.dvcqg_catalogue import generate
 DATE_RE = re.compile(r"[0-9]{14}")
 DOSSIER_REQUIRED = ("MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "ChuHoSo", "LoaiDoiTuong", "NgayTiepNhan",
                     "TrangThaiHoSo")
-DOSSIER_DATES = ("NgayTiepNhan", "NgayHenTra", "NgayTra", "NgayKetThucXuLy")
+DOSSIER_DATES = ("NgayTiepNhan", "NgayHenTra", "NgayTra", "NgayKetThucXuLy", "NgayThanhToan")
 STEP_REQUIRED = ("MaHoSo", "NguoiXuLy", "ThoiDiemXuLy", "NoiDungXuLy", "TrangThai")
 STEP_DATES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
 #: which status may follow which (the same status again is always allowed: a re-sync of fields)
@@ -102,6 +106,7 @@ class DvcqgSimulator(SimulatorApp):
         self.route("POST", "/api", self.api)
         self.route("GET", "/_dossiers/<code>", self.inspect)
         self.route("GET", "/_dossiers", self.summary)
+        self.route("POST", "/_dossiers", self.seed_dossiers)
         self.route("POST", "/_submissions", self.add_submissions)
         self.route("POST", "/_config", self.configure)
         self.route("POST", "/_reset", self.reset)
@@ -119,6 +124,7 @@ class DvcqgSimulator(SimulatorApp):
         self.history: dict[str, list[int]] = {}
         self.steps: dict[str, list[dict[str, Any]]] = {}
         self.evaluations: dict[str, list[dict[str, Any]]] = {}
+        self.payments: dict[str, list[dict[str, Any]]] = {}
         self.queue: dict[str, dict[str, Any]] = {}
         self.submitted = 0
 
@@ -203,6 +209,8 @@ class DvcqgSimulator(SimulatorApp):
             if status != before and status not in TRANSITIONS[before]:
                 return self.item(8, f"không thể chuyển trạng thái từ {before} sang {status}", code)
         self.dossiers[code] = dict(item)
+        if updating and item.get("MaThamChieuThanhToan"):
+            self.payments.setdefault(code, []).append({k: v for k, v in item.items() if k.endswith("ThanhToan")})
         history = self.history.setdefault(code, [])
         if not history or history[-1] != status:
             history.append(status)
@@ -312,12 +320,25 @@ class DvcqgSimulator(SimulatorApp):
                 return json_response({"error": "no such dossier"}, 404)
             return json_response({"dossier": self.dossiers[code], "status": int(self.dossiers[code]["TrangThaiHoSo"]),
                                   "history": self.history.get(code, []), "steps": self.steps.get(code, []),
-                                  "evaluations": self.evaluations.get(code, [])})
+                                  "evaluations": self.evaluations.get(code, []),
+                                  "payments": self.payments.get(code, [])})
 
     def summary(self, request: Request) -> Response:
         with self.lock:
             return json_response({"dossiers": len(self.dossiers), "queued": len(self.queue), "logins": self.logins,
-                                  "calls": dict(self.calls), "codes": sorted(self.dossiers)})
+                                  "calls": dict(self.calls), "codes": sorted(self.dossiers),
+                                  "payments": {c: len(p) for c, p in self.payments.items()}})
+
+    def seed_dossiers(self, request: Request) -> Response:
+        """Dossiers the portal already has (synced before the test), generated, at ``status`` (default 6, fee due)."""
+        body = request.get_json(force=True, silent=True) or {}
+        status = str(int(body.get("status", 6)))
+        with self.lock:
+            for i, code in enumerate(body.get("codes") or []):
+                item = self._generated([code.split("-", 1)[0]], i)
+                self.dossiers[code] = {**item, "MaHoSo": code, "TrangThaiHoSo": status}
+                self.history[code] = [int(status)]
+        return json_response({"seeded": len(body.get("codes") or [])})
 
     def configure(self, request: Request) -> Response:
         body = request.get_json(force=True, silent=True) or {}

@@ -2,7 +2,8 @@
 
 Outbound: ``dvcqg_dossier`` (dossier.sync -> one item of DongBoHoSoMC ``data``), ``dvcqg_step``
 (dossier.progress -> one item of CapNhatTienDoHoSoMC ``data``), ``dvcqg_evaluation`` (dossier.evaluation -> one
-item of DongBoDanhGia ``data``). Inbound: :func:`submitted_from_dvcqg` (an online dossier pulled from the portal ->
+item of DongBoDanhGia ``data``), ``dvcqg_payment`` (payment.completed -> the fee and payment fields the connector
+lays over the portal's copy of the dossier, sent as a DongBoHoSoMC update; docs/dvcqg.md "Payment status"). Inbound: :func:`submitted_from_dvcqg` (an online dossier pulled from the portal ->
 ``dossier.submitted`` payload), used by the connector's poll.
 
 The portal wants every scalar as a string, dates as ``yyyyMMddHHmmss`` in Asia/Ho_Chi_Minh, and the empty string
@@ -110,6 +111,27 @@ def evaluation_item(p: dict[str, Any], ctx: TransformContext | None = None) -> d
             "DanhSachCauTraLoi": [{"MaCauHoi": a["question_code"], "MaDapAn": a["answer_code"],
                                    "GhiChu": text(a.get("comment"))} for a in p.get("answers", [])],
             "NoiDungGopY": text(p.get("comment"))}
+
+
+#: how the portal shows the intermediary (KenhThanhToan, [I]); an unknown provider is shown as named
+PROVIDER_NAMES = {"paygov": "PayGov", "vnpay": "VNPay", "momo": "MoMo", "vnptpay": "VNPT Pay", "vietinbank": "VietinBank"}
+PAID = "1"                                    # TrangThaiThanhToan: 1 đã thanh toán [I]
+#: the fields a payment sets on the portal's dossier (and nothing else: the rest stays as the portal has it)
+PAYMENT_FIELDS = ("DanhSachLePhi", "TrangThaiThanhToan", "KenhThanhToan", "MaThamChieuThanhToan",
+                  "MaGiaoDichThanhToan", "SoTienThanhToan", "NgayThanhToan")
+
+
+@registry.transforms.register("dvcqg_payment")
+def payment_item(p: dict[str, Any], ctx: TransformContext | None = None) -> dict[str, Any]:
+    """A verified payment -> ``MaHoSo`` plus :data:`PAYMENT_FIELDS`. Fees collected online say through whom
+    (HinhThucThu) unless the one-stop system named the collection method itself."""
+    channel = PROVIDER_NAMES.get(p["provider"], p["provider"])
+    fees = [fee_item({**f, "collection_method": f.get("collection_method") or f"Trực tuyến qua {channel}"})
+            for f in p.get("fees", [])]
+    return {"MaHoSo": p["dossier_code"], "DanhSachLePhi": fees, "TrangThaiThanhToan": PAID if p["paid"] else "0",
+            "KenhThanhToan": channel, "MaThamChieuThanhToan": p["reference"],
+            "MaGiaoDichThanhToan": text(p.get("transaction_id")), "SoTienThanhToan": str(p["amount"]),
+            "NgayThanhToan": vn_date(p["completed_at"])}
 
 
 def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:

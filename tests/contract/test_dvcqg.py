@@ -13,12 +13,13 @@ import requests
 from hub.errors import PermanentError, TransientError
 from connectors.dvcqg_batch import Work
 from tests.contract.kit import ConnectorContract, SimServer, delivery_for, make_connector, simulator_server
-from transforms.dvcqg import dossier_item, evaluation_item, step_item
+from transforms.dvcqg import dossier_item, evaluation_item, payment_item, step_item
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "messages"
 SYNC = json.loads((FIXTURES / "dossier.sync.json").read_text(encoding="utf-8"))
 STEP = json.loads((FIXTURES / "dossier.progress.json").read_text(encoding="utf-8"))
 EVALUATION = json.loads((FIXTURES / "dossier.evaluation.json").read_text(encoding="utf-8"))
+PAYMENT = json.loads((FIXTURES / "payment.completed.json").read_text(encoding="utf-8"))
 _numbers = itertools.count(1)
 
 
@@ -240,3 +241,33 @@ def test_busy_answer_is_transient_and_recovers(conn, sim):
         conn.send(sync_delivery())
     assert info.value.code == "dvcqg.busy"
     assert conn.send(sync_delivery()).status == 200
+
+
+def payment_delivery(code: str, reference: str = "H20231120000101"):
+    payload = {**PAYMENT, "dossier_code": code, "reference": reference}
+    return delivery_for("payment.completed", payload, body=payment_item(payload))
+
+
+def test_payment_is_laid_over_the_portals_dossier(conn, sim):
+    code = sync_delivery().message.payload["dossier_code"]
+    conn.send(sync_delivery(6, code))                         # fee due
+    reply = conn.send(payment_delivery(code))
+    assert reply.status == 200 and reply.partner_ref == f"DongBoHoSoMC {code}"
+    state = inspect(sim, code)
+    assert state["status"] == 6 and state["history"] == [6]   # the payment changes no status
+    assert state["dossier"]["ChuHoSo"] == "Nguyễn Thị Hồng Nhung" and state["dossier"]["MaTTHC"] == SYNC["procedure_code"]
+    assert [p["MaThamChieuThanhToan"] for p in state["payments"]] == ["H20231120000101"]
+    assert state["dossier"]["NgayThanhToan"] == "20231120082533" and state["dossier"]["TrangThaiThanhToan"] == "1"
+    assert [f["HinhThucThu"] for f in state["dossier"]["DanhSachLePhi"]] == ["Trực tuyến qua PayGov", "Chuyển khoản"]
+    conn.send(sync_delivery(4, code))                         # the one-stop system's next update still applies
+    assert inspect(sim, code)["status"] == 4
+
+
+def test_payment_for_a_dossier_the_portal_lacks_waits(conn, sim):
+    code = f"000.00.14.H20-231120-{next(_numbers):04d}"
+    with pytest.raises(TransientError) as info:
+        conn.send(payment_delivery(code))
+    assert info.value.code == "dvcqg.payment_before_dossier" and code not in sim.app.payments
+    requests.post(f"{sim.url}/_dossiers", json={"codes": [code]}, timeout=5).raise_for_status()
+    assert conn.send(payment_delivery(code)).status == 200
+    assert len(inspect(sim, code)["payments"]) == 1

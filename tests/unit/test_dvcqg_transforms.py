@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from hub.schemas import default_catalog
-from transforms.dvcqg import dossier_item, evaluation_item, procedure_from_dvcqg, step_item, submitted_from_dvcqg, vn_date
+from transforms.dvcqg import (PAYMENT_FIELDS, dossier_item, evaluation_item, payment_item, procedure_from_dvcqg, step_item,
+                              submitted_from_dvcqg, vn_date)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES, GOLDEN = ROOT / "fixtures" / "messages", ROOT / "golden" / "dvcqg"
@@ -18,7 +19,8 @@ def load(path: Path):
 
 
 @pytest.mark.parametrize("message_type,transform", [
-    ("dossier.sync", dossier_item), ("dossier.progress", step_item), ("dossier.evaluation", evaluation_item)])
+    ("dossier.sync", dossier_item), ("dossier.progress", step_item), ("dossier.evaluation", evaluation_item),
+    ("payment.completed", payment_item)])
 def test_outbound_matches_golden_file(message_type, transform):
     assert transform(load(FIXTURES / f"{message_type}.json")) == load(GOLDEN / f"{message_type}.out.json")
 
@@ -38,6 +40,17 @@ def test_dossier_item_has_every_field_and_empty_strings_when_absent():
     assert item["NgayHenTra"] == item["Email"] == item["NgayTra"] == ""
     assert item["LoaiDoiTuong"] == "2" and item["TrangThaiHoSo"] == "1"
     assert item["TaiLieuNop"] == item["DanhSachLePhi"] == item["DanhSachGiayToKetQua"] == []
+
+
+def test_payment_item_sets_only_the_payment_fields_and_strings():
+    paid = {"dossier_code": "000.00.14.H20-231120-0007", "provider": "momo", "reference": "M0007", "amount": 20000,
+            "paid": True, "result_code": "0", "completed_at": "2023-11-20T23:30:00Z"}
+    item = payment_item(paid)
+    assert set(item) == {"MaHoSo", *PAYMENT_FIELDS}
+    assert item["NgayThanhToan"] == "20231121063000"          # UTC -> Vietnam time, next calendar day
+    assert item["KenhThanhToan"] == "MoMo" and item["SoTienThanhToan"] == "20000"
+    assert item["MaGiaoDichThanhToan"] == "" and item["DanhSachLePhi"] == []
+    assert all(isinstance(v, str) for k, v in item.items() if k != "DanhSachLePhi")
 
 
 @pytest.mark.parametrize("iso,expected", [("2023-12-31T23:59:59+07:00", "20231231235959"),
