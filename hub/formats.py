@@ -53,6 +53,12 @@ def is_dossier_code(value: str) -> bool:
     return _real_date(2000 + int(m.group(2)), int(m.group(3)), int(m.group(4)))
 
 
+def agency_of(subject: str | None) -> str | None:
+    """The agency id leading a dossier code (``000.00.14.H20`` of ``000.00.14.H20-200703-0002``), None for any
+    other subject: what the dashboard's search by agency filters on (``messages.agency_id``)."""
+    return subject[:13] if subject and is_dossier_code(subject) else None
+
+
 def is_procedure_code(value: str) -> bool:
     """Procedure code ``d.dddddd`` (partners.md, Identifiers: mã TTHC), e.g. ``1.000894``, or a local
     public-service code with ``.000.00.00.Hnn`` appended, e.g. ``1.001612.000.00.00.H48``."""

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from hub.errors import STORE_UNAVAILABLE, UnavailableError
+from hub.formats import agency_of
 from hub.message import Message, canonical_json, utcnow
 from hub.logging import mask as mask_text
 from hub.store.codec import Codec
@@ -128,7 +129,7 @@ class Store:
                 conn.execute(insert(messages).values(
                     id=message.id, type=message.type, source=message.source, subject=message.subject,
                     correlation_id=message.correlation_id, created_at=message.created_at, accepted_at=now,
-                    digest=digest, envelope=self.codec.encode(canonical_json(message.envelope()))))
+                    agency_id=agency_of(message.subject), digest=digest, envelope=self.codec.encode(canonical_json(message.envelope()))))
                 if rows:
                     conn.execute(insert(deliveries), rows)
                 self._hops(conn, message.id, hop_records)

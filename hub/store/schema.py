@@ -16,6 +16,7 @@ messages = Table(
     Column("accepted_at", DateTime(timezone=True), nullable=False),
     Column("digest", String(64), nullable=False),        # sha256 of what the client sent: idempotency check
     Column("envelope", Text, nullable=False),            # canonical JSON of the whole message
+    Column("agency_id", String(13)),                     # agency of its dossier code (migration 0010), for search
     Index("ix_messages_subject", "subject"),
     Index("ix_messages_type_accepted", "type", "accepted_at"),
     Index("ix_messages_accepted", "accepted_at"),

@@ -2,8 +2,8 @@
 
 The search must answer in well under 200 ms on millions of messages (bench/search.py measures it), so every
 filter it offers is served by an index that also gives the order (newest first) without a sort of the whole
-table: the dossier code, message type, source and time range on ``messages``; connector and state (with time)
-on ``deliveries``.
+table: the dossier code, agency, message type, source and time range on ``messages``; connector and state (with
+time) on ``deliveries``.
 """
 from __future__ import annotations
 
@@ -31,3 +31,5 @@ Index("ix_messages_subject_accepted", messages.c.subject, messages.c.accepted_at
 Index("ix_deliveries_connector_state_created", deliveries.c.connector, deliveries.c.state, deliveries.c.created_at)
 Index("ix_deliveries_state_created", deliveries.c.state, deliveries.c.created_at)
 Index("ix_deliveries_created", deliveries.c.created_at)
+# Search by agency (migration 0010_message_agency): the agency id of the message's dossier code, newest first.
+Index("ix_messages_agency_accepted", messages.c.agency_id, messages.c.accepted_at)

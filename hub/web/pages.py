@@ -14,13 +14,17 @@ from hub import health, metrics
 from hub.gateway import message_view
 from hub.logging import mask_value
 from hub.message import utcnow
+from hub.store import dossiers
 from hub.web import charts, queries
+from hub.web.signatures import signature_results
 from hub.web.app import HERE, LANG_COOKIE, LOGIN_CSRF_COOKIE, WebUI, logged_in, secure
 from hub.web.auth import Session
 from hub.web.i18n import LANGS
 
 STATIC = {"app.css", "app.js"}
 REPLAY_LIMIT = 500          # one confirmation never replays more than this
+SYNC_LAG_WINDOW = timedelta(days=1)
+SYNC_LAG_WARN_MS = 60_000   # BR-VT art. 9.2a asks for real time: a p95 above a minute is worth a look
 
 
 def _safe_next(target: str | None) -> str:
@@ -98,6 +102,15 @@ def _certificates(runtime: Any) -> list[Any]:
     return sorted(entries, key=lambda e: e.days_left)[:20]
 
 
+def _sync_lag(ui: WebUI) -> list[dict[str, Any]]:
+    """Per agency over the last day, as ``run.py stats sync-lag`` computes it, with a bar of its p95."""
+    rows = dossiers.lag_by_agency(ui.store, utcnow() - SYNC_LAG_WINDOW)
+    top = max([r["p95_ms"] for r in rows] + [SYNC_LAG_WARN_MS])
+    colour = {True: "#d62728", False: "#2ca02c"}
+    return [{**r, "meter": charts.meter(int(r["p95_ms"]), int(top), colour[r["p95_ms"] > SYNC_LAG_WARN_MS])}
+            for r in rows]
+
+
 @logged_in()
 def overview(ui: WebUI, request: Request, session: Session) -> Response:
     flow = queries.per_minute(ui.store)
@@ -118,7 +131,8 @@ def overview(ui: WebUI, request: Request, session: Session) -> Response:
                      types_chart=charts.stacked_bars(flow["by_type"], minutes, title="messages"),
                      states_chart=charts.stacked_bars(flow["by_state"], minutes, colours=charts.STATE_COLOURS,
                                                       title="deliveries"),
-                     dead_groups=queries.dead_letter_groups(ui.store)[:10], certificates=_certificates(ui.runtime))
+                     dead_groups=queries.dead_letter_groups(ui.store)[:10], certificates=_certificates(ui.runtime),
+                     sync_lag=_sync_lag(ui), sync_lag_warn_ms=SYNC_LAG_WARN_MS)
 
 
 # --- search and a message --------------------------------------------------------------------------
@@ -135,7 +149,8 @@ def _when(text: str | None) -> datetime | None:
 def _filter(args: Any) -> queries.SearchFilter:
     state = args.get("state", "")
     return queries.SearchFilter(message_id=args.get("id", "").strip()[:128],
-                                subject=args.get("subject", "").strip()[:128], type=args.get("type", "")[:64],
+                                subject=args.get("subject", "").strip()[:128],
+                                agency=args.get("agency", "").strip()[:13], type=args.get("type", "")[:64],
                                 source=args.get("source", "")[:64], connector=args.get("connector", "")[:40],
                                 state=state if state in queries.STATES else "",
                                 since=_when(args.get("since")), until=_when(args.get("until")))
@@ -180,6 +195,7 @@ def message(ui: WebUI, request: Request, session: Session) -> Response:
     for d in view["deliveries"]:
         d["last_error"] = mask_value(d["last_error"] or "")
     return ui.render(request, "message.html", session, m=view, hops=_timeline(view["hops"]),
+                     signatures=signature_results(ui.store, message_id, view["hops"]),
                      payload=json.dumps(mask_value(payload), ensure_ascii=False, indent=2),
                      related=queries.related(ui.store, view["subject"], view["id"]))
 

@@ -24,6 +24,7 @@ PAGE = 50
 class SearchFilter:
     message_id: str = ""
     subject: str = ""
+    agency: str = ""
     type: str = ""
     source: str = ""
     connector: str = ""
@@ -32,14 +33,15 @@ class SearchFilter:
     until: datetime | None = None
 
     def empty(self) -> bool:
-        return not any((self.message_id, self.subject, self.type, self.source, self.connector, self.state,
-                        self.since, self.until))
+        return not any((self.message_id, self.subject, self.agency, self.type, self.source, self.connector,
+                        self.state, self.since, self.until))
 
 
 def search(store: Store, f: SearchFilter, limit: int = PAGE) -> list[dict[str, Any]]:
     """Newest first. With a connector or state the walk starts from deliveries (index connector, state,
-    created_at), otherwise from messages (indexes on id, subject, type, source, each with accepted_at)."""
-    cols = (messages.c.id, messages.c.type, messages.c.source, messages.c.subject, messages.c.accepted_at)
+    created_at), otherwise from messages (indexes on id, subject, agency_id, type, source, each with accepted_at)."""
+    cols = (messages.c.id, messages.c.type, messages.c.source, messages.c.subject, messages.c.agency_id,
+            messages.c.accepted_at)
     if f.message_id:
         q = select(*cols).where(messages.c.id == f.message_id)
     elif f.connector or f.state:
@@ -62,6 +64,8 @@ def search(store: Store, f: SearchFilter, limit: int = PAGE) -> list[dict[str, A
             q = q.where(messages.c.accepted_at < f.until)
     if f.subject:
         q = q.where(messages.c.subject == f.subject)
+    if f.agency:
+        q = q.where(messages.c.agency_id == f.agency)
     if f.type:
         q = q.where(messages.c.type == f.type)
     if f.source:
