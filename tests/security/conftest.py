@@ -115,3 +115,19 @@ def post_raw(hub: HubProc, body: bytes, headers: dict[str, str] | None = None, p
 
 
 HERE = Path(__file__).parent
+
+
+def dashboard(hub: HubProc, user: str = "viewer", password: str = "sandbox-viewer") -> requests.Session:
+    """A browser-like session logged in to the running hub's dashboard (the sandbox accounts of hub.yaml)."""
+    browser = requests.Session()
+    browser.trust_env = False
+    page = browser.get(hub.url + "/ui/login", timeout=30)
+    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)
+    r = browser.post(hub.url + "/ui/login", data={"username": user, "password": password, "login_csrf": token,
+                                                  "next": "/ui"}, timeout=30, allow_redirects=False)
+    assert r.status_code == 303 and "hub_session" in browser.cookies, (r.status_code, r.text[:300])
+    return browser
+
+
+def csrf_of(browser: requests.Session, hub: HubProc) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', browser.get(hub.url + "/ui/dead-letters", timeout=30).text).group(1)
