@@ -28,7 +28,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # bus and store URLs go to the workers through the environment: a password in argv shows in `ps`
     worker_argv = ["--config", str(args.config), "--sim-port", str(config.settings.sim_port)]
     os.environ["HUB_TRANSPORT"], os.environ["HUB_STORE"] = config.settings.transport, config.settings.store
-    return serve(config, role=args.role, workers=args.workers, worker_argv=worker_argv)
+    return serve(config, role=args.role, workers=args.workers, worker_argv=worker_argv, metrics_port=args.metrics_port)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -165,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="all (default), gateway (HTTP API and routing) or worker (dispatchers and scheduler)")
     s.add_argument("--workers", type=int, default=0, metavar="N",
                    help="run this process as the gateway and N local worker processes (needs amqp:// and a shared store)")
+    s.add_argument("--metrics-port", type=int, dest="metrics_port", metavar="PORT",
+                   help="also serve this process's /metrics and /healthz on PORT (on --host; 0: any free port, "
+                        "printed). For workers, which have no HTTP API; with --workers N, worker i uses PORT+i. "
+                        "Default: off"),
     subs["check"].add_argument("--production", action="store_true",
                                help="also refuse sandbox tokens, sandbox mode and http:// partner URLs")
     for name in ("trace", "replay"):

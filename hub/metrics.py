@@ -68,9 +68,10 @@ class StateCollector:
     """Figures read at scrape time from the runtime. Registered once per runtime; failures give no samples
     (and a log line), never a failed scrape: the counters above stay visible while the store is away."""
 
-    def __init__(self, runtime: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, runtime: Any, clock: Callable[[], float] = time.monotonic, shared: bool = True) -> None:
         self.runtime = runtime
         self.clock = clock
+        self.shared = shared
         self._cached: list[GaugeMetricFamily] = []
         self._at = float("-inf")
 
@@ -85,9 +86,10 @@ class StateCollector:
         return list(self._cached)
 
     def _families(self) -> list[GaugeMetricFamily]:
-        families: list[GaugeMetricFamily] = []
+        families: list[GaugeMetricFamily] = [self._circuits()]
+        if not self.shared:
+            return families
         families.extend(self._store_families())
-        families.append(self._circuits())
         certs = self._certificates()
         if certs is not None:
             families.append(certs)
@@ -146,12 +148,16 @@ class StateCollector:
 _attached: dict[int, StateCollector] = {}
 
 
-def attach(runtime: Any) -> None:
-    """Read this runtime's state at scrape time (the last attached runtime wins: one per process)."""
+def attach(runtime: Any, shared: bool = True) -> None:
+    """Read this runtime's state at scrape time (the last attached runtime wins: one per process).
+
+    ``shared=False`` (worker processes): only this process's own state, its circuit breakers. The figures every
+    process would read alike from the store or the key files (queue depths, dead letters waiting, certificate days
+    left) come from the gateway alone, so that a sum over the scraped instances does not count them N times."""
     for collector in list(_attached.values()):
         REGISTRY.unregister(collector)
     _attached.clear()
-    collector = StateCollector(runtime)
+    collector = StateCollector(runtime, shared=shared)
     REGISTRY.register(collector)
     _attached[id(runtime)] = collector
 

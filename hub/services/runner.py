@@ -11,8 +11,10 @@ import eventlet
 import eventlet.event
 import eventlet.wsgi
 from nameko.containers import ServiceContainer
+from werkzeug.wrappers import Request, Response
 
 from hub import logging as hub_logging
+from hub import metrics
 from hub.bus import is_amqp, transport_options
 from hub.services.workers import WorkerPool
 from hub.config.model import HubConfig
@@ -22,6 +24,7 @@ from hub.services.clients import make_client_services
 from hub.services.gateway import make_gateway
 from hub.services.scheduler import make_scheduler
 from hub.simhost import simulators_app
+from hub.web import ops
 
 log = logging.getLogger("hub.runner")
 ROLES = ("all", "gateway", "worker")
@@ -54,14 +57,31 @@ def service_classes(runtime: HubRuntime, role: str) -> list[tuple[type, int]]:
     return classes
 
 
+def metrics_app() -> Any:
+    """``/metrics`` and ``/healthz`` of this process, for a process without the gateway's HTTP server (a worker):
+    the same handlers as the gateway's (hub/web/ops.py), nothing else. No login, like on the gateway: keep the
+    port on the internal network (README, "Operations")."""
+    pages = {"/metrics": ops.metrics_page, "/healthz": ops.healthz}
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        handler = pages.get(request.path) if request.method in ("GET", "HEAD") else None
+        response = handler(None, request) if handler else Response("not found", status=404)
+        return response(environ, start_response)
+    return app
+
+
 class HubProcess:
-    def __init__(self, config: HubConfig, role: str = "all") -> None:
+    def __init__(self, config: HubConfig, role: str = "all", metrics_port: int | None = None) -> None:
         self.config = config
         self.role = role
         self.runtime = HubRuntime(config)
         self.containers: list[ServiceContainer] = []
         self.sim_server: Any = None
         self.simulators: dict[str, Any] = {}
+        self.metrics_port = metrics_port            # None: no separate metrics endpoint; 0: any free port
+        self.metrics_server: Any = None
+        self.metrics_address: tuple[str, int] | None = None
 
     def start(self) -> None:
         s = self.config.settings
@@ -70,10 +90,23 @@ class HubProcess:
             sock = eventlet.listen((s.sim_host, s.sim_port))
             self.sim_server = eventlet.spawn(eventlet.wsgi.server, sock, app, log=_QuietLog(), max_size=1000)
         self.runtime.start()
+        if self.metrics_port is not None:
+            self._serve_metrics()
         for cls, workers in service_classes(self.runtime, self.role):
             container = ServiceContainer(cls, nameko_config(self.config, workers))
             container.start()
             self.containers.append(container)
+
+    def _serve_metrics(self) -> None:
+        # A worker has no gateway service to attach the scrape-time state: attach only its own (circuits), the
+        # store's and key files' figures come from the gateway (hub/metrics.py, attach).
+        if self.role == "worker":
+            metrics.attach(self.runtime, shared=False)
+        sock = eventlet.listen((self.config.settings.http_host, self.metrics_port))
+        host, port = sock.getsockname()[:2]
+        self.metrics_address = (host, port)
+        self.metrics_server = eventlet.spawn(eventlet.wsgi.server, sock, metrics_app(), log=_QuietLog(), max_size=16)
+        log.info("metrics of this %s process at http://%s:%d/metrics", self.role, host, port)
 
     def stop(self) -> None:
         # In parallel: each consumer notices its stop only between two polls of the bus (about a second), so
@@ -91,10 +124,12 @@ class HubProcess:
         pool.waitall()
         if self.sim_server is not None:
             self.sim_server.kill()
+        if self.metrics_server is not None:
+            self.metrics_server.kill()
         self.runtime.stop()
 
 
-def banner(config: HubConfig, role: str) -> str:
+def banner(config: HubConfig, role: str, metrics_address: tuple[str, int] | None = None) -> str:
     s = config.settings
     base = f"http://{s.http_host}:{s.http_port}"
     lines = [f"LGSP hub is running (role {role}; bus {_safe(s.transport)}; store {_safe(s.store)})"]
@@ -105,6 +140,8 @@ def banner(config: HubConfig, role: str) -> str:
                   "  sandbox token  sandbox-demo-token (client 'demo')" if s.sandbox else ""]
     if s.simulators and s.sandbox and role in ("all", "gateway"):
         lines.append(f"  simulators     http://{s.sim_host}:{s.sim_port}/")
+    if metrics_address:
+        lines.append(f"  metrics        http://{metrics_address[0]}:{metrics_address[1]}/metrics")
     lines.append("  trace a message: python run.py trace <id>     stop: Ctrl-C")
     return "\n".join(line for line in lines if line)
 
@@ -117,16 +154,21 @@ def _safe(url: str) -> str:
     return url
 
 
-def serve(config: HubConfig, role: str = "all", workers: int = 0, worker_argv: list[str] | None = None) -> int:
+def serve(config: HubConfig, role: str = "all", workers: int = 0, worker_argv: list[str] | None = None,
+          metrics_port: int | None = None) -> int:
     """Run this process's role; with ``workers`` > 0 this process is the gateway and N local worker processes
-    (``run.py serve --role worker``) share the connectors' queues, supervised and restarted if they die."""
+    (``run.py serve --role worker``) share the connectors' queues, supervised and restarted if they die.
+
+    ``metrics_port``: serve this process's ``/metrics`` on that port too (0: any free port, printed); with
+    ``workers`` it goes to the workers instead, worker i on ``metrics_port + i`` (the gateway's own figures are
+    on its HTTP port)."""
     if workers and not is_amqp(config.settings.transport):
         print("--workers needs a shared bus: give --transport amqp://... (and a shared --store postgresql://...)",
               file=sys.stderr)
         return 2
     hub_logging.configure(os.environ.get("HUB_LOG_LEVEL", "INFO"))  # JSON lines, personal data masked
-    process = HubProcess(config, "gateway" if workers else role)
-    pool = WorkerPool(workers, worker_argv or []) if workers else None
+    process = HubProcess(config, "gateway" if workers else role, None if workers else metrics_port)
+    pool = WorkerPool(workers, worker_argv or [], metrics_port) if workers else None
     stopping = eventlet.event.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -138,8 +180,9 @@ def serve(config: HubConfig, role: str = "all", workers: int = 0, worker_argv: l
     process.start()
     if pool:
         pool.start()
-    print(banner(config, process.role) + (f"\n  workers        {workers} local worker process(es)" if pool else ""),
-          flush=True)
+    print(banner(config, process.role, process.metrics_address)
+          + (f"\n  workers        {workers} local worker process(es)" if pool else "")
+          + (f"; metrics on ports {pool.metrics_ports()}" if pool and metrics_port is not None else ""), flush=True)
     try:
         stopping.wait()
     finally:

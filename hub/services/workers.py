@@ -18,15 +18,18 @@ RESTART_PAUSE = 1.0
 
 
 class WorkerPool:
-    def __init__(self, count: int, argv: list[str]) -> None:
+    def __init__(self, count: int, argv: list[str], metrics_port: int | None = None) -> None:
         self.count = count
         self.argv = argv
+        self.metrics_port = metrics_port   # worker i serves /metrics on metrics_port + i (0: each any free port)
         self.procs: list[subprocess.Popen | None] = [None] * count
         self._watch = None
         self._stopping = False
 
     def _spawn(self, index: int) -> None:
         cmd = [sys.executable, RUN_PY, "serve", "--role", "worker", *self.argv]
+        if self.metrics_port is not None:   # a restarted worker keeps its port: Prometheus' target stays valid
+            cmd += ["--metrics-port", str(self.metrics_port and self.metrics_port + index)]
         self.procs[index] = subprocess.Popen(cmd)
         log.info("worker %d started (pid %d)", index, self.procs[index].pid)
 
@@ -34,6 +37,14 @@ class WorkerPool:
         for i in range(self.count):
             self._spawn(i)
         self._watch = eventlet.spawn(self._supervise)
+
+    def metrics_ports(self) -> str:
+        if self.metrics_port is None:
+            return ""
+        if self.metrics_port == 0:
+            return "any free port each (see each worker's log)"
+        last = self.metrics_port + self.count - 1
+        return str(self.metrics_port) if last == self.metrics_port else f"{self.metrics_port}-{last}"
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs if p is not None]
