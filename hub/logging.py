@@ -42,6 +42,10 @@ def mask(text: str) -> str:
 def mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        # a phone number or an old id sent as a JSON number: shown as its masked text
+        masked = mask(str(value))
+        return value if masked == str(value) else masked
     if isinstance(value, dict):
         return {k: mask_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

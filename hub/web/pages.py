@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from hub import health, metrics
 from hub.gateway import message_view
-from hub.logging import mask_value
+from hub.logging import mask, mask_value
 from hub.message import utcnow
 from hub.store import dossiers
 from hub.web import charts, queries
@@ -159,11 +159,15 @@ def _filter(args: Any) -> queries.SearchFilter:
 @logged_in()
 def search(ui: WebUI, request: Request, session: Session) -> Response:
     f = _filter(request.args)
-    results = [] if f.empty() else queries.search(ui.store, f)
+    # a subject is usually a dossier code, but a client may have put a personal id there: shown masked, like the
+    # search terms echoed in the form (the audit log keeps them masked too)
+    results = [{**r, "subject": mask(r["subject"]) if r.get("subject") else r.get("subject")}
+               for r in ([] if f.empty() else queries.search(ui.store, f))]
     if not f.empty():
         ui.audit(session, request, "search", detail=json.dumps({k: str(v) for k, v in vars(f).items() if v},
                                                                ensure_ascii=False)[:1000])
-    return ui.render(request, "search.html", session, f=f, args=request.args, results=results, searched=not f.empty(),
+    args = {key: mask(value) for key, value in request.args.items()}
+    return ui.render(request, "search.html", session, f=f, args=args, results=results, searched=not f.empty(),
                      types=sorted(ui.runtime.catalog.types()) if hasattr(ui.runtime.catalog, "types") else [],
                      connectors=sorted(ui.runtime.connectors), states=queries.STATES)
 
@@ -194,10 +198,11 @@ def message(ui: WebUI, request: Request, session: Session) -> Response:
     payload = json.loads(record["message"]["envelope"]).get("payload")
     for d in view["deliveries"]:
         d["last_error"] = mask_value(d["last_error"] or "")
+    related = queries.related(ui.store, view["subject"], view["id"])
+    view["subject"] = mask(view["subject"]) if view["subject"] else view["subject"]
     return ui.render(request, "message.html", session, m=view, hops=_timeline(view["hops"]),
                      signatures=signature_results(ui.store, message_id, view["hops"]),
-                     payload=json.dumps(mask_value(payload), ensure_ascii=False, indent=2),
-                     related=queries.related(ui.store, view["subject"], view["id"]))
+                     payload=json.dumps(mask_value(payload), ensure_ascii=False, indent=2), related=related)
 
 
 # --- dead letters ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, literal_column, select
 
+from hub.logging import mask
 from hub.message import utcnow
 from hub.store import Store
 from hub.store.repo import aware
@@ -141,8 +142,9 @@ def related(store: Store, subject: str | None, exclude: str, limit: int = 50) ->
 def record_audit(store: Store, actor: str, role: str, action: str, target: str = "", detail: str = "",
                  remote_addr: str | None = None) -> None:
     with store.engine.begin() as conn:
+        # what was searched for or looked at may be a personal id or a phone number: kept masked, like logs
         conn.execute(insert(audit_log).values(at=utcnow(), actor=actor[:64], role=role[:16], action=action[:32],
-                                              target=target[:300] or None, detail=detail or None,
+                                              target=mask(target)[:300] or None, detail=mask(detail) or None,
                                               remote_addr=(remote_addr or "")[:64] or None))
 
 
