@@ -8,18 +8,16 @@ The SMS gateway calls ``/v1/inbound/<name>`` (GET query or form POST) with ``use
   ``allow_from`` is set, the peer address in one of its networks; otherwise HTTP 401 and nothing else happens;
 * the status comes from the hub's own record of what DVCQG acknowledged (hub/store/dossiers.py ``latest``);
   a well-formed but unknown code and bad syntax get a helpful reply with messageType 72 (the citizen is not charged);
-* a per-number rate limit (``rate_limit_count`` texts per ``rate_limit_window`` seconds) answers 72 and stops
-  there. It is kept in this process: with several gateway processes behind a balancer each keeps its own count,
-  so the effective limit is at most count × processes, which still bounds abuse; the gateway itself throttles too;
+* a per-number rate limit (``rate_limit_count`` texts per ``rate_limit_window`` seconds, a window opening at a
+  number's first text) answers 72 and stops there. It is counted in the store (hub/store/rate_limits.py), so the
+  gateway processes behind a balancer share one count per number;
 * every MO that passed authentication and the rate limit also becomes ``sms.received`` (routed to the client).
 """
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import threading
 import time
-from collections import deque
 from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,34 +26,28 @@ from connectors._sms import STATUS_NAMES
 from hub import formats, registry
 from hub.contracts import Connector, InboundMessage, InboundRequest, InboundResponse
 from hub.message import utcnow
-from hub.store import dossiers
+from hub.store import dossiers, rate_limits
 from hub.text import strip_diacritics
 
 VALID, INVALID = "71", "72"
 VIETNAM = timezone(timedelta(hours=7))     # citizens read local time
-MAX_TRACKED = 100_000      # numbers kept by the rate limiter before expired ones are swept
 
 
 class RateLimiter:
-    """At most ``count`` events per key in any ``window`` seconds (sliding window, in process)."""
+    """At most ``count`` texts per number per ``window`` seconds, counted in the hub's store (shared by every
+    process); the numbers whose window has passed are swept once a window by each process."""
 
-    def __init__(self, count: int, window: float) -> None:
-        self.count, self.window = count, window
-        self.lock = threading.Lock()
-        self.events: dict[str, deque[float]] = {}
+    def __init__(self, context: Any, scope: str, count: int, window: float) -> None:
+        self.context, self.scope, self.count, self.window = context, scope, count, window
+        self.next_sweep = 0.0
 
-    def allow(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            if len(self.events) > MAX_TRACKED:
-                self.events = {k: q for k, q in self.events.items() if q and q[-1] > now - self.window}
-            seen = self.events.setdefault(key, deque())
-            while seen and seen[0] <= now - self.window:
-                seen.popleft()
-            if len(seen) >= self.count:
-                return False
-            seen.append(now)
-            return True
+    def allow(self, number: str, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        store = self.context.store
+        if now >= self.next_sweep:
+            self.next_sweep = now + self.window
+            rate_limits.sweep(store, self.scope, self.window, now)
+        return rate_limits.allow(store, self.scope, number, self.count, self.window, now)
 
 
 @registry.connectors.register("sms_mo")
@@ -80,7 +72,7 @@ class SmsMoConnector(Connector):
         super().__init__(name, options, context)
         self.keyword = str(options.get("keyword", "DVC"))
         self.service_number = str(options.get("service_number", "8188"))
-        self.limiter = RateLimiter(int(options.get("rate_limit_count", 5)),
+        self.limiter = RateLimiter(context, name, int(options.get("rate_limit_count", 5)),
                                    float(options.get("rate_limit_window", 3600)))
         self.networks = [ipaddress.ip_network(n, strict=False) for n in options.get("allow_from") or []]
 

@@ -3,6 +3,7 @@ status look-up (sms_mo) against the hub's dossier record."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ import yaml
 from hub import registry
 from hub.contracts import InboundRequest
 from hub.errors import PermanentError, TransientError
-from hub.store import Store
+from hub.store import Store, rate_limits
 from hub.store.dossiers import Acknowledged, record
 from tests.conftest import ROOT
 from tests.contract.kit import ConnectorContract, SimServer, StubContext, delivery_for, make_connector, simulator_server
@@ -185,6 +186,7 @@ def store(tmp_path_factory) -> Iterator[Store]:
 def mo(store):  # noqa: ANN001, ANN201
     context = StubContext()
     context.store = store
+    rate_limits.sweep(store, "sms", 0, now=time.time() + 86400)   # the limit is counted in the store: start afresh
     return registry.connectors.get("sms_mo")("sms", {"secret": "s" * 20, "allow_from": ["127.0.0.1/32"],
                                                      "rate_limit_count": 3, "rate_limit_window": 60}, context)
 
