@@ -46,7 +46,14 @@ def test_monitoring_files_use_exported_metrics():
     exprs += [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     exported = {"hub_messages_total", "hub_delivery_attempts_total", "hub_delivery_attempt_seconds_bucket",
                 "hub_dead_letters_total", "hub_dead_letters_waiting", "hub_deliveries", "hub_circuit_state",
-                "hub_certificate_days_left", "hub_store_up", "up"}
+                "hub_certificate_days_left", "hub_store_up", "hub_dossier_sync_lag_seconds_bucket", "up"}
     assert {m.group(0) for e in exprs for m in re.finditer(r"\b(hub_[a-z_]+|up)\b(?=[{\[ )]|$)", e)} <= exported
+    import connectors.dvcqg  # noqa: F401 - registers the sync-lag histogram where dvcqg deliveries run
+    assert b"hub_dossier_sync_lag_seconds" in metrics.exposition()
+    # the scrape example's job is the one the alert on `up` watches, for gateways and workers alike
+    scrape = yaml.safe_load((ROOT / "config/monitoring/prometheus.yml").read_text())
+    jobs = {j["job_name"]: j for j in scrape["scrape_configs"]}
+    assert 'up{job="lgsp-hub"}' in " ".join(exprs) and "lgsp-hub" in jobs
+    assert {c["labels"]["role"] for c in jobs["lgsp-hub"]["static_configs"]} == {"gateway", "worker"}
     metrics.record_message("demo.ping", "accepted")
     assert b"hub_messages_total" in metrics.exposition()
