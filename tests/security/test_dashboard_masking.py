@@ -109,6 +109,35 @@ def test_every_dashboard_page_masks_personal_ids_and_phone_numbers(ui):
     assert "search" in audit and "mask-ok" in audit and masked_id in audit   # searches and views, masked
 
 
+HOSTILE = ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "=HYPERLINK(\"http://x\")",
+           "</pre><svg onload=alert(1)>", "javascript:alert(1)"]
+
+
+def test_family_9_hostile_text_is_shown_as_text_on_every_page(ui):
+    """HTML in a payload, a partner's error, a hop and a search term: escaped everywhere it is shown."""
+    text = " ".join(HOSTILE)
+    ui.store.accept(Message(id="hostile-1", type="demo.ping", source="demo", payload={"text": text, "note": HOSTILE}),
+                    "d-h", [(ROUTE, "echo")], [HopRecord("received", detail=text)])
+    dead = ui.store.claim(f"hostile-1/{ROUTE}", 30)
+    ui.store.finish(dead, Outcome("dead", code="delivery.partner_rejected", error=text),
+                    [HopRecord("dead_lettered", code="delivery.partner_rejected", detail=text, delivery_id=dead.id)])
+    client = Client(wsgi_app(ui))
+    _login(client)
+    pages = [path for methods, path, _ in web_routes() if path.startswith("/ui") and "GET" in methods.split(",")
+             and "<" not in path]
+    pages.sort(key=lambda p: p == "/ui/audit")
+    queries = {"/ui/message": ["?id=hostile-1"], "/ui/search": ["?type=demo.ping", "?source=" + HOSTILE[0]],
+               "/ui/dead-letters": ["", "?code=" + HOSTILE[1]]}
+    shown = 0
+    for path in pages:
+        for query in queries.get(path, [""]):
+            html = client.get(path + query).text
+            for markup in ("<script>alert", "<img src=x", "<svg onload"):
+                assert markup not in html, f"{path}{query} renders {markup!r} as markup"
+            shown += "&lt;script&gt;" in html
+    assert shown >= 3, "the hostile text was not shown at all: the pages checked nothing"
+
+
 def test_metrics_labels_never_carry_personal_data(hub):
     """Refused and accepted messages carrying personal data in every client-controlled field: /metrics labels
     are types, connectors, states and codes only."""

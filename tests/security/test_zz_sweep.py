@@ -31,7 +31,8 @@ def test_sweep_logs_metrics_traces_and_the_store(hub):
     _clean(hub.log(), "the hub's log")
     _clean(requests.get(hub.url + "/metrics", timeout=10).text, "/metrics")
     with sqlite3.connect(hub.log_path.parent / "hub.db") as conn:
-        for table, column in (("hops", "detail"), ("deliveries", "last_error"), ("dead_letters", "reason")):
+        for table, column in (("hops", "detail"), ("deliveries", "last_error"), ("dead_letters", "reason"),
+                              ("audit_log", "target"), ("audit_log", "detail")):
             text = "\n".join(str(row[0]) for row in conn.execute(f"select {column} from {table}"))
             _clean(text, f"{table}.{column}")
         stored = "\n".join(row[0] for row in conn.execute("select envelope from messages"))
