@@ -61,8 +61,8 @@ def test_search_by_agency_uses_the_stored_column(client, runtime):  # noqa: F811
     assert '"><b>x' not in hostile and "&#34;&gt;&lt;b&gt;x" in hostile
 
 
-def test_migration_fills_the_agency_of_older_messages(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/old.db")
+def test_migration_fills_the_agency_of_older_messages(store_url):
+    store = Store(store_url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with store.engine.begin() as conn:
@@ -72,21 +72,20 @@ def test_migration_fills_the_agency_of_older_messages(tmp_path):
     row = {"type": "demo.ping", "source": "demo", "created_at": now, "accepted_at": now, "digest": "0" * 64,
            "envelope": "{}", "correlation_id": None}
     with store.engine.begin() as conn:   # the table as revision 0001 made it: no agency_id yet
-        conn.exec_driver_sql("INSERT INTO messages (id, type, source, subject, created_at, accepted_at, digest, "
-                             "envelope) VALUES ('old1', 'demo.ping', 'demo', '000.00.14.H20-260101-0001', "
-                             "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 'x', '{}')")
-        conn.exec_driver_sql("INSERT INTO messages (id, type, source, subject, created_at, accepted_at, digest, "
-                             "envelope) VALUES ('old2', 'demo.ping', 'demo', 'other', "
-                             "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 'x', '{}')")
+        for mid, subject in (("old1", f"{AGENCY_A}-260101-0001"), ("old2", "other")):
+            conn.exec_driver_sql("INSERT INTO messages (id, type, source, subject, created_at, accepted_at, digest, "
+                                 f"envelope) VALUES ('{mid}', 'demo.ping', 'demo', '{subject}', "
+                                 "'2026-01-01 00:00:00+00', '2026-01-01 00:00:00+00', 'x', '{}')")
     store.migrate()
     with store.engine.begin() as conn:
         conn.execute(insert(messages).values(id="new1", subject=None, **row))
         stored = dict(conn.execute(select(messages.c.id, messages.c.agency_id)).all())
-        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE agency_id = ? "
-                                    "ORDER BY accepted_at DESC LIMIT 50", (AGENCY_A,)).all()
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT id FROM messages WHERE agency_id = 'x' "
+                                    "ORDER BY accepted_at DESC LIMIT 50").all() if "sqlite" in store_url else None
     store.close()
     assert stored == {"old1": AGENCY_A, "old2": None, "new1": None}
-    assert "ix_messages_agency_accepted" in " ".join(str(r[-1]) for r in plan)   # no scan, no sort
+    if plan is not None:
+        assert "ix_messages_agency_accepted" in " ".join(str(r[-1]) for r in plan)   # no scan, no sort
 
 
 # --- sync lag per agency -------------------------------------------------------------------------
