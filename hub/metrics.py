@@ -36,6 +36,9 @@ ATTEMPT_SECONDS = Histogram("hub_delivery_attempt_seconds", "Time of one deliver
 DEAD_LETTERED = Counter("hub_dead_letters_total", "Deliveries that became dead letters, by connector and code",
                         ["connector", "code"], registry=REGISTRY)
 
+SERVICE_RESTARTS = Counter("hub_service_restarts_total", "Service containers of this process that died and were "
+                           "started again (a non-zero rate is a bug to report)", ["service"], registry=REGISTRY)
+
 #: circuit state as a number, for a gauge Prometheus can alert on
 CIRCUIT_VALUES = {"closed": 0, "half_open": 1, "open": 2}
 CACHE_SECONDS = 5.0
@@ -51,6 +54,10 @@ def record_attempt(connector: str, outcome: str, code: str | None, seconds: floa
     ATTEMPT_SECONDS.labels(connector).observe(seconds)
     if outcome == "dead":
         DEAD_LETTERED.labels(connector, code or "unknown").inc()
+
+
+def record_service_restart(service: str) -> None:
+    SERVICE_RESTARTS.labels(service).inc()
 
 
 def circuit_state(connector: Any) -> str | None:

@@ -16,12 +16,14 @@ from werkzeug.wrappers import Request, Response
 from hub import logging as hub_logging
 from hub import metrics
 from hub.bus import is_amqp, transport_options
+from hub.services import diagnostics
 from hub.services.workers import WorkerPool
 from hub.config.model import HubConfig
 from hub.runtime import HubRuntime
 from hub.services.dispatcher import make_dispatcher
 from hub.services.clients import make_client_services
 from hub.services.gateway import make_gateway
+from hub.services.supervise import Supervisor
 from hub.services.scheduler import make_scheduler
 from hub.simhost import simulators_app
 from hub.web import ops
@@ -76,7 +78,7 @@ class HubProcess:
         self.config = config
         self.role = role
         self.runtime = HubRuntime(config)
-        self.containers: list[ServiceContainer] = []
+        self.supervisor = Supervisor()   # a container that dies while the process runs is started again
         self.sim_server: Any = None
         self.simulators: dict[str, Any] = {}
         self.metrics_port = metrics_port            # None: no separate metrics endpoint; 0: any free port
@@ -93,9 +95,7 @@ class HubProcess:
         if self.metrics_port is not None:
             self._serve_metrics()
         for cls, workers in service_classes(self.runtime, self.role):
-            container = ServiceContainer(cls, nameko_config(self.config, workers))
-            container.start()
-            self.containers.append(container)
+            self.supervisor.start(cls, nameko_config(self.config, workers))
 
     def _serve_metrics(self) -> None:
         # A worker has no gateway service to attach the scrape-time state: attach only its own (circuits), the
@@ -118,10 +118,7 @@ class HubProcess:
             except Exception:  # noqa: BLE001 - keep stopping the rest
                 log.exception("container %s failed to stop", container.service_name)
 
-        pool = eventlet.GreenPool(len(self.containers) or 1)
-        for container in reversed(self.containers):
-            pool.spawn(stop_one, container)
-        pool.waitall()
+        self.supervisor.stop_all(stop_one)
         if self.sim_server is not None:
             self.sim_server.kill()
         if self.metrics_server is not None:
@@ -177,6 +174,7 @@ def serve(config: HubConfig, role: str = "all", workers: int = 0, worker_argv: l
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    diagnostics.install()  # kill -USR2 <pid>: every green thread's stack to the log
     process.start()
     if pool:
         pool.start()
