@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import delete, func, insert, select
 
 from hub.message import canonical_json, utcnow
-from hub.store.repo import Store
+from hub.store.repo import Store, aware
 from hub.store.tables_procedures import procedures
 
 
@@ -34,6 +35,12 @@ def get(store: Store, code: str) -> dict[str, Any] | None:
     with store._begin() as conn:
         row = conn.execute(select(procedures.c.record).where(procedures.c.code == code)).first()
     return json.loads(row.record) if row else None
+
+
+def last_synced(store: Store) -> datetime | None:
+    """When the copy was last replaced (by any process sharing the store), or None when it never was."""
+    with store._begin() as conn:
+        return aware(conn.execute(select(func.max(procedures.c.synced_at))).scalar_one())
 
 
 def count(store: Store) -> int:
