@@ -6,7 +6,7 @@ what the portal holds is not sent over it), by ``run.py stats sync-lag`` and by 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -41,6 +41,13 @@ class Acknowledged:
     acknowledged_at: datetime
 
 
+def _utc(moment: datetime) -> datetime:
+    """What goes into a timestamp column: UTC. SQLite keeps no offset (a +07:00 time would come back read as UTC,
+    seven hours off); PostgreSQL would convert, but one rule for both stores is simpler to trust. A naive time is
+    the hub's own UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 def latest(store: Store, dossier_code: str) -> DossierState | None:
     with store._begin() as conn:
         row = conn.execute(select(dossier_state).where(dossier_state.c.dossier_code == dossier_code)).first()
@@ -65,23 +72,24 @@ def record(store: Store, acks: list[Acknowledged]) -> list[tuple[str, float]]:
             .where(dossier_state.c.dossier_code.in_({a.dossier_code for a in acks})))}
         lags = []
         for ack in acks:
-            accepted_at = aware(accepted.get(ack.message_id)) or ack.acknowledged_at
+            acknowledged_at, status_at = _utc(ack.acknowledged_at), _utc(ack.status_at)
+            accepted_at = _utc(aware(accepted.get(ack.message_id)) or acknowledged_at)
             lags.append({"dossier_code": ack.dossier_code, "agency_id": ack.agency_id, "status": ack.status,
                          "message_id": ack.message_id, "accepted_at": accepted_at,
-                         "acknowledged_at": ack.acknowledged_at,
-                         "lag_ms": max(0.0, (ack.acknowledged_at - accepted_at).total_seconds() * 1000)})
+                         "acknowledged_at": acknowledged_at,
+                         "lag_ms": max(0.0, (acknowledged_at - accepted_at).total_seconds() * 1000)})
             values = {"agency_id": ack.agency_id, "procedure_code": ack.procedure_code, "status": ack.status,
-                      "status_at": ack.status_at, "message_id": ack.message_id, "accepted_at": accepted_at,
-                      "synced_at": ack.acknowledged_at, "updated_at": now}
+                      "status_at": status_at, "message_id": ack.message_id, "accepted_at": accepted_at,
+                      "synced_at": acknowledged_at, "updated_at": now}
             known = current.get(ack.dossier_code)
             if ack.dossier_code not in current:
                 conn.execute(insert(dossier_state).values(dossier_code=ack.dossier_code, **values))
-            elif known is None or known <= ack.status_at:
+            elif known is None or known <= status_at:
                 conn.execute(update(dossier_state).where(dossier_state.c.dossier_code == ack.dossier_code)
                              .values(**values))
             else:
                 continue
-            current[ack.dossier_code] = ack.status_at   # two acks of one dossier in one batch: newest wins
+            current[ack.dossier_code] = status_at   # two acks of one dossier in one batch: newest wins
         conn.execute(insert(dossier_sync_lag), lags)
     return [(row["agency_id"], row["lag_ms"]) for row in lags]
 
@@ -90,7 +98,7 @@ def lag_by_agency(store: Store, since: datetime | None = None) -> list[dict[str,
     """Per agency: syncs, mean, max and 95th percentile lag (ms), over the window."""
     q = select(dossier_sync_lag.c.agency_id, dossier_sync_lag.c.lag_ms)
     if since is not None:
-        q = q.where(dossier_sync_lag.c.acknowledged_at >= since)
+        q = q.where(dossier_sync_lag.c.acknowledged_at >= _utc(since))
     by_agency: dict[str, list[float]] = {}
     with store._begin() as conn:
         for agency, lag in conn.execute(q):

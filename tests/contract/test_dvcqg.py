@@ -136,6 +136,41 @@ def test_session_expiry_mid_batch_renews_once(sim):
     assert sim.app.logins == 2
 
 
+def test_session_expiring_between_a_batchs_calls_renews_once_and_loses_nothing(sim):
+    """The portal forgets the session after the batch's look-ups (TraCuuHoSo), before its DongBoHoSoMC and its
+    steps' CapNhatTienDoHoSoMC: one new login, shared, and every dossier and step of the batch arrives."""
+    conn = make_connector("dvcqg", options(sim, batch_max_size=8, batch_max_wait=1.0))
+    lookup, looked = sim.app.services["TraCuuHoSo"], []
+
+    def lookup_then_forget(body):
+        answer = lookup(body)
+        looked.append(body["mahoso"])
+        if len(looked) == 8:
+            sim.app.sessions.clear()            # the 8th look-up is the batch's last: its sync call is refused
+        return answer
+
+    sim.app.services["TraCuuHoSo"] = lookup_then_forget
+    deliveries = [sync_delivery() for _ in range(8)]
+    threads = [threading.Thread(target=conn.send, args=(d,)) for d in deliveries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    codes = [d.message.payload["dossier_code"] for d in deliveries]
+    assert sorted(looked) == sorted(codes) and sim.app.calls["DongBoHoSoMC"] == 1
+    assert all(inspect(sim, code)["history"] == [1] for code in codes)
+    assert sim.app.logins == 2
+    sim.app.sessions.clear()                    # expired again: the steps' batch renews once more
+    threads = [threading.Thread(target=conn.send, args=(step_delivery(code, "Tiếp nhận"),)) for code in codes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(15)
+    assert all([s["NoiDungXuLy"] for s in inspect(sim, code)["steps"]] == ["Tiếp nhận"] for code in codes)
+    assert sim.app.logins == 3
+    conn.stop()
+
+
 def test_invalid_session_fault_is_survived_and_twice_is_transient(conn, sim):
     sim.fault(mode="invalid_session", count=1)
     assert conn.send(sync_delivery()).status == 200
