@@ -8,11 +8,17 @@
 from __future__ import annotations
 
 import json
+import time
+import weakref
 from typing import Iterable
 
+from amqp import Message as AmqpMessage
+from amqp.exceptions import MessageNacked
 from kombu import Connection, Exchange, Producer, Queue
+from kombu.common import maybe_declare
 from kombu.pools import connections
 
+from hub.combine import Combiner
 from hub.store import DeliveryRef
 
 DELIVER_EXCHANGE = Exchange("hub.deliver", type="direct", durable=True)
@@ -52,6 +58,9 @@ class Bus:
         self.quorum = quorum
         self.queues = {name: delivery_queue(name, quorum) for name in connectors}
         self._connection = Connection(url, transport_options=transport_options(url), connect_timeout=5)
+        # RabbitMQ: concurrent publishes go out in one burst and wait for their confirms together (hub/combine.py)
+        self._bursts: Combiner[list[DeliveryRef], None] = Combiner(self._publish_burst)
+        self._confirms: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # AMQP connection -> _Confirms
 
     def declare(self) -> None:
         with connections[self._connection].acquire(block=True, timeout=10) as conn:
@@ -62,7 +71,11 @@ class Bus:
                 queue(channel).declare()
 
     def publish(self, refs: list[DeliveryRef]) -> None:
+        """Returns once every one of ``refs`` is on its queue (confirmed by RabbitMQ); raises otherwise."""
         if not refs:
+            return
+        if is_amqp(self.url):
+            self._bursts.submit(refs)
             return
         with connections[self._connection].acquire(block=True, timeout=10) as conn:
             try:
@@ -80,6 +93,40 @@ class Bus:
                              mandatory=is_amqp(self.url),
                              declare=[self.queues[ref.connector]] if ref.connector in self.queues else [],
                              retry=False, timeout=PUBLISH_TIMEOUT)
+
+    def _publish_burst(self, batch: list[list[DeliveryRef]]) -> list[Exception | None]:
+        """The publishes of concurrent callers, pipelined; each caller hears about its own deliveries."""
+        refs = [ref for refs in batch for ref in refs]
+        with connections[self._connection].acquire(block=True, timeout=10) as conn:
+            try:
+                conn.ensure_connection(max_retries=1, timeout=5)
+                failed = self._confirmed(conn, refs)
+            except Exception:
+                conn.collect()  # a broken connection must not go back to the pool: the next publish reconnects
+                raise
+        return [next((failed[r.id] for r in refs if r.id in failed), None) for refs in batch]
+
+    def _confirmed(self, conn: Connection, refs: list[DeliveryRef]) -> dict[str, Exception]:
+        """Publish all, then wait for all the confirms (one round trip instead of one per publish). Persistent,
+        ``mandatory``: a delivery no queue took comes back as a failure. Raises when the broker does not confirm
+        within PUBLISH_TIMEOUT (the connection is then dropped: what it still owes is unknown)."""
+        raw = conn.connection
+        confirms = self._confirms.get(raw)
+        if confirms is None or not confirms.channel.is_open:
+            confirms = self._confirms[raw] = _Confirms(raw)
+        for connector in {ref.connector for ref in refs if ref.connector in self.queues}:
+            maybe_declare(self.queues[connector], conn.default_channel)
+        confirms.failed = {}
+        for ref in refs:
+            confirms.publish(ref)
+        deadline = time.monotonic() + PUBLISH_TIMEOUT
+        while confirms.pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the broker did not confirm {len(confirms.pending)} publishes "
+                                   f"within {PUBLISH_TIMEOUT:g} s")
+            raw.drain_events(timeout=remaining)
+        return confirms.failed
 
     def reply(self, reply_to: str, correlation_id: str | None, body: dict) -> None:
         """An answer to a bus client, to the queue it named (default exchange), JSON, not persistent."""
@@ -99,3 +146,46 @@ class Bus:
 
     def close(self) -> None:
         self._connection.release()
+
+
+class _Confirms:
+    """A channel of one AMQP connection in confirm mode that publishes without waiting. The broker numbers the
+    channel's publishes 1, 2, 3...; its acks and nacks name those numbers (``multiple``: all up to it); a
+    ``mandatory`` publish that no queue took comes back (basic.return) before its ack."""
+
+    def __init__(self, raw) -> None:  # noqa: ANN001 - py-amqp's Connection
+        self.channel = raw.channel()
+        self.channel.basic_publish = self.channel._basic_publish  # the confirm-mode one would wait for each ack
+        self.channel.confirm_select()
+        self.seq = 0
+        self.pending: dict[int, str] = {}       # publish number -> delivery id
+        self.failed: dict[str, Exception] = {}  # delivery id -> why it is not on its queue
+        self.channel.events["basic_ack"].add(self._ack)
+        self.channel.events["basic_nack"].add(self._nack)
+        self.channel.events["basic_return"].add(self._returned)
+
+    def publish(self, ref: DeliveryRef) -> None:
+        body = json.dumps({"delivery": ref.id}).encode()
+        message = AmqpMessage(body, content_type="application/json", content_encoding="utf-8", delivery_mode=2)
+        self.channel.basic_publish(message, exchange=DELIVER_EXCHANGE.name, routing_key=ref.connector,
+                                   mandatory=True, timeout=PUBLISH_TIMEOUT)
+        self.seq += 1
+        self.pending[self.seq] = ref.id
+
+    def _settled(self, tag: int, multiple: bool) -> list[str]:
+        tags = [t for t in self.pending if t <= tag] if multiple else [tag]
+        return [did for did in (self.pending.pop(t, None) for t in tags) if did is not None]
+
+    def _ack(self, tag: int, multiple: bool) -> None:
+        self._settled(tag, multiple)
+
+    def _nack(self, tag: int, multiple: bool) -> None:
+        for did in self._settled(tag, multiple):
+            self.failed[did] = MessageNacked(f"the broker refused delivery {did}")
+
+    def _returned(self, exc: Exception, exchange: str, routing_key: str, message) -> None:  # noqa: ANN001
+        try:
+            did = json.loads(message.body)["delivery"]
+        except (ValueError, KeyError, TypeError):
+            return
+        self.failed[did] = exc

@@ -13,11 +13,12 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
-from sqlalchemy import and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
+from hub.combine import Combiner
 from hub.errors import STORE_UNAVAILABLE, UnavailableError
 from hub.formats import agency_of
 from hub.message import Message, canonical_json, utcnow
@@ -33,6 +34,7 @@ from hub.store.tables_evidence import signature_evidence
 
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"[:64]
 TERMINAL = ("delivered", "dead")
+T = TypeVar("T")
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -69,6 +71,19 @@ class AcceptResult:
 
 
 @dataclass
+class _Accept:
+    """One message's rows, waiting for the next group commit."""
+    message: dict[str, Any]
+    deliveries: list[dict[str, Any]]
+    hops: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+
+    def result(self) -> AcceptResult:
+        return AcceptResult(True, self.message["digest"], self.message["accepted_at"],
+                            [DeliveryRef(r["id"], r["connector"]) for r in self.deliveries])
+
+
+@dataclass
 class ClaimedDelivery:
     id: str
     message: Message
@@ -88,6 +103,17 @@ class Outcome:
     counted: bool = True            # False: the partner was never called (circuit open), give the attempt back
 
 
+@dataclass
+class _Finish:
+    """One attempt's outcome, waiting for the next group commit."""
+    claimed: ClaimedDelivery
+    outcome: Outcome
+    values: dict[str, Any]
+    now: datetime
+    hops: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+
+
 def _masked(text: str | None) -> str | None:
     """Traces, errors and dead letters never hold a citizen's id or phone number, whatever a partner answered."""
     return mask_text(text) if text else text
@@ -97,12 +123,29 @@ def delivery_id(message_id: str, route: str) -> str:
     return f"{message_id}/{route}"
 
 
+#: the claim in one statement: mark the attempt and read what it needs (no second SELECT); built once, not per call
+_CLAIM = (update(deliveries)
+          .where(deliveries.c.id == bindparam("b_id"),
+                 or_(deliveries.c.state == "pending",
+                     and_(deliveries.c.state == "in_flight", deliveries.c.lease_until < bindparam("b_now"))))
+          .values(state="in_flight", attempts=deliveries.c.attempts + 1, updated_at=bindparam("b_now"),
+                  lease_until=bindparam("b_lease"))
+          .returning(deliveries.c.route, deliveries.c.connector, deliveries.c.attempts, deliveries.c.window_start,
+                     select(messages.c.envelope).where(messages.c.id == deliveries.c.message_id)
+                     .scalar_subquery().label("envelope")))
+
+
 class Store:
     def __init__(self, url: str, codec: Codec | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
         # payloads at rest are encrypted (hub/store/codec.py); keys load once per process, never per message
         self.codec = codec if codec is not None else load_codec(sandbox_dir(url))
+        # group commits (hub/combine.py): the gateway's accepts and the dispatchers' outcomes, one transaction each
+        self._accepts: Combiner[_Accept, AcceptResult] = Combiner(self._accept_batch)
+        self._finishes: Combiner[_Finish, None] = Combiner(self._finish_batch)
+        # one statement needs no BEGIN/COMMIT round trips around it (psycopg2 sends BEGIN on its own)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def migrate(self) -> None:
         migrate(self.engine)
@@ -117,25 +160,67 @@ class Store:
     def _begin(self):  # noqa: ANN202 - a context manager from SQLAlchemy
         return _Guard(self.engine)
 
+    def _run(self, work: Callable[[Any], T], autocommit: bool = False) -> T:
+        """``work(conn)`` in one transaction, once more on a fresh connection when the first one turned out dead
+        (the database restarted since it was pooled: there is no pre-ping, hub/store/engine.py). Only the hot paths
+        use it, and only where running twice is harmless: an accept committed just before the connection died
+        comes back as a duplicate id (answered as such); a claim as already leased (the stale sweep takes it)."""
+        engine = self._autocommit if autocommit else self.engine
+        try:
+            with _Guard(engine) as conn:
+                return work(conn)
+        except UnavailableError as exc:
+            if not (isinstance(exc.__cause__, DBAPIError) and exc.__cause__.connection_invalidated):
+                raise
+        with _Guard(engine) as conn:
+            return work(conn)
+
     # --- the gateway -----------------------------------------------------------------------------
     def accept(self, message: Message, digest: str, planned: list[tuple[str, str]],
                hop_records: Iterable[HopRecord]) -> AcceptResult:
+        """Write the message, its deliveries and first hops. Concurrent accepts share one transaction (group
+        commit, hub/combine.py); this returns only once THIS message is committed."""
         now = utcnow()
         rows = [{"id": delivery_id(message.id, route), "message_id": message.id, "route": route,
                  "connector": connector, "state": "pending", "attempts": 0, "created_at": now, "updated_at": now,
                  "window_start": now} for route, connector in planned]
+        # everything but the SQL is done here, in the caller: one bad message never fails its neighbours' commit
+        row = {"id": message.id, "type": message.type, "source": message.source, "subject": message.subject,
+               "correlation_id": message.correlation_id, "created_at": message.created_at, "accepted_at": now,
+               "agency_id": agency_of(message.subject), "digest": digest,
+               "envelope": self.codec.encode(canonical_json(message.envelope()))}
+        hop_rows, kept = self._hop_rows(message.id, hop_records)
+        return self._accepts.submit(_Accept(row, rows, hop_rows, kept))
+
+    def _accept_batch(self, batch: list[_Accept]) -> list[AcceptResult | Exception]:
+        if len(batch) > 1:
+            try:
+                self._run(lambda conn: self._write_accepts(conn, batch))
+                return [a.result() for a in batch]
+            except UnavailableError:
+                raise  # the store is away: every request of the batch answers 503
+            except Exception:  # noqa: BLE001 - a client's retry (a duplicate id) or one bad row: each alone below
+                pass
+        return [self._accept_alone(a) for a in batch]
+
+    def _accept_alone(self, accept: _Accept) -> AcceptResult | Exception:
         try:
-            with self._begin() as conn:
-                conn.execute(insert(messages).values(
-                    id=message.id, type=message.type, source=message.source, subject=message.subject,
-                    correlation_id=message.correlation_id, created_at=message.created_at, accepted_at=now,
-                    agency_id=agency_of(message.subject), digest=digest, envelope=self.codec.encode(canonical_json(message.envelope()))))
-                if rows:
-                    conn.execute(insert(deliveries), rows)
-                self._hops(conn, message.id, hop_records)
-            return AcceptResult(True, digest, now, [DeliveryRef(r["id"], r["connector"]) for r in rows])
+            self._run(lambda conn: self._write_accepts(conn, [accept]))
+            return accept.result()
         except IntegrityError:
-            return self._existing(message.id)
+            try:
+                return self._existing(accept.message["id"])
+            except Exception as exc:  # noqa: BLE001 - answered to this caller only
+                return exc
+        except Exception as exc:  # noqa: BLE001
+            return exc
+
+    def _write_accepts(self, conn, batch: list[_Accept]) -> None:  # noqa: ANN001
+        conn.execute(insert(messages), [a.message for a in batch])
+        rows = [r for a in batch for r in a.deliveries]
+        if rows:
+            conn.execute(insert(deliveries), rows)
+        self._insert_hops(conn, [h for a in batch for h in a.hops], [e for a in batch for e in a.evidence])
 
     def _existing(self, message_id: str) -> AcceptResult:
         with self._begin() as conn:
@@ -151,28 +236,27 @@ class Store:
         """Start an attempt, or None when the delivery is finished, waiting for its retry time, or leased.
         ``ordered``: wait behind an earlier unfinished delivery of the same subject (hub/store/ordering.py)."""
         now = utcnow()
-        with self._begin() as conn:
+        params = {"b_id": delivery, "b_now": now, "b_lease": now + timedelta(seconds=lease_seconds)}
+
+        def work(conn) -> Any:  # noqa: ANN001
             if ordered:
                 blocker = ordering.earlier_unfinished(conn, delivery)
                 if blocker is not None:
                     ordering.wait_behind(conn, delivery, blocker, now, PROCESS)
                     return None
-            claimable = or_(deliveries.c.state == "pending",
-                            and_(deliveries.c.state == "in_flight", deliveries.c.lease_until < now))
-            result = conn.execute(update(deliveries).where(deliveries.c.id == delivery, claimable).values(
-                state="in_flight", attempts=deliveries.c.attempts + 1, updated_at=now,
-                lease_until=now + timedelta(seconds=lease_seconds)))
-            if result.rowcount != 1:
-                return None
-            row = conn.execute(select(deliveries.c.route, deliveries.c.connector, deliveries.c.attempts,
-                                      deliveries.c.window_start, messages.c.envelope)
-                               .join(messages, messages.c.id == deliveries.c.message_id)
-                               .where(deliveries.c.id == delivery)).one()
+            return conn.execute(_CLAIM, params).first()
+
+        # not ordered, the claim is a single statement: atomic on its own, run without a transaction around it
+        row = self._run(work, autocommit=not ordered and self.engine.dialect.name == "postgresql")
+        if row is None:
+            return None
         return ClaimedDelivery(delivery, Message.from_envelope(json.loads(self.codec.decode(row.envelope))),
                                row.route, row.connector,
                                row.attempts, aware(row.window_start))
 
     def finish(self, claimed: ClaimedDelivery, outcome: Outcome, hop_records: Iterable[HopRecord]) -> None:
+        """Record an attempt's outcome; concurrent outcomes share one transaction (group commit). Returns once
+        THIS outcome is committed: only then may the bus message be acknowledged."""
         now = utcnow()
         values: dict[str, Any] = {"state": outcome.state, "updated_at": now, "lease_until": None,
                                   "last_code": outcome.code, "last_error": _masked(outcome.error),
@@ -182,11 +266,33 @@ class Store:
         if outcome.state == "delivered":
             values["delivered_at"] = now
             values["reply"] = None if outcome.reply is None else self.codec.encode(canonical_json(outcome.reply))
-        with self._begin() as conn:
-            conn.execute(update(deliveries).where(deliveries.c.id == claimed.id).values(**values))
-            if outcome.state == "dead":
-                self._dead_letter(conn, claimed, outcome, now)
-            self._hops(conn, claimed.message.id, hop_records)
+        hop_rows, kept = self._hop_rows(claimed.message.id, hop_records)
+        self._finishes.submit(_Finish(claimed, outcome, values, now, hop_rows, kept))
+
+    def _finish_batch(self, batch: list[_Finish]) -> list[None | Exception]:
+        if len(batch) > 1:
+            try:
+                self._run(lambda conn: self._write_finishes(conn, batch))
+                return [None] * len(batch)
+            except UnavailableError:
+                raise
+            except Exception:  # noqa: BLE001 - one bad outcome must not fail its neighbours: each alone below
+                pass
+        results: list[None | Exception] = []
+        for item in batch:
+            try:
+                self._run(lambda conn, item=item: self._write_finishes(conn, [item]))
+                results.append(None)
+            except Exception as exc:  # noqa: BLE001 - answered to this caller only
+                results.append(exc)
+        return results
+
+    def _write_finishes(self, conn, batch: list[_Finish]) -> None:  # noqa: ANN001
+        for f in batch:
+            conn.execute(update(deliveries).where(deliveries.c.id == f.claimed.id).values(**f.values))
+            if f.outcome.state == "dead":
+                self._dead_letter(conn, f.claimed, f.outcome, f.now)
+        self._insert_hops(conn, [h for f in batch for h in f.hops], [e for f in batch for e in f.evidence])
 
     def _dead_letter(self, conn, claimed: ClaimedDelivery, outcome: Outcome, now: datetime) -> None:  # noqa: ANN001
         values = {"message_id": claimed.message.id, "route": claimed.route, "connector": claimed.connector,
@@ -295,13 +401,20 @@ class Store:
         return {**row._mapping, "reply": self.codec.decode(row.reply)} if row else None
 
     def _hops(self, conn, message_id: str, records: Iterable[HopRecord]) -> None:  # noqa: ANN001
+        self._insert_hops(conn, *self._hop_rows(message_id, records))
+
+    def _hop_rows(self, message_id: str, records: Iterable[HopRecord]) -> tuple[list[dict], list[dict]]:
         records = list(records)
         rows = [{"message_id": message_id, "delivery_id": h.delivery_id, "at": h.at, "kind": h.kind,
                  "duration_ms": h.duration_ms, "code": h.code, "detail": (h.detail or None) and _masked(h.detail)[:2000],
                  "process": PROCESS} for h in records]
+        kept = [evidence_row(self.codec, message_id, h) for h in records if getattr(h.evidence, "data", None) is not None]
+        return rows, kept
+
+    @staticmethod
+    def _insert_hops(conn, rows: list[dict], kept: list[dict]) -> None:  # noqa: ANN001
         if rows:
             conn.execute(insert(hops), rows)
-        kept = [evidence_row(self.codec, message_id, h) for h in records if getattr(h.evidence, "data", None) is not None]
         if kept:
             conn.execute(insert(signature_evidence), kept)
 

@@ -1,0 +1,81 @@
+"""Group commit: concurrent callers' work done in one round, each caller still waiting for ITS own result.
+
+The first caller to arrive becomes the leader and flushes every request queued so far (its own included) in one
+go - one database transaction, one burst of publishes waiting for their confirms together. Requests arriving while
+a flush is in flight queue up and form the next one, led by the first of them. Nobody waits for a timer: an idle
+hub flushes a lone request at once, a busy one amortises a commit or a confirm round trip over many requests.
+
+Plain ``threading`` primitives: green under eventlet's monkey patching (the nameko services), real threads in
+tests and tools.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Generic, Sequence, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: what a flush hands back per request: its result, or the exception that request must raise
+Flush = Callable[[list[T]], Sequence[object]]
+
+
+class _Slot(Generic[T]):
+    __slots__ = ("item", "result", "done", "lead")
+
+    def __init__(self, item: T) -> None:
+        self.item = item
+        self.result: object = None
+        self.done = threading.Event()
+        self.lead = False
+
+
+class Combiner(Generic[T, R]):
+    """``submit(item)`` returns ``flush([..., item, ...])[i]`` for its own item, or raises it if it is an exception."""
+
+    def __init__(self, flush: Flush, max_batch: int = 256) -> None:
+        self._flush = flush
+        self._max = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[_Slot[T]] = []
+        self._running = False
+
+    def submit(self, item: T) -> R:
+        slot = _Slot(item)
+        with self._lock:
+            self._queue.append(slot)
+            lead = not self._running
+            self._running = True
+        if not lead:
+            slot.done.wait()
+            if not slot.lead:
+                return self._answer(slot)
+        self._lead()
+        return self._answer(slot)
+
+    def _lead(self) -> None:
+        with self._lock:  # this caller's slot is first in the queue: it is always in the batch it flushes
+            batch, self._queue = self._queue[:self._max], self._queue[self._max:]
+        try:
+            results = list(self._flush([s.item for s in batch]))
+            if len(results) != len(batch):
+                raise RuntimeError(f"a flush answered {len(results)} results for {len(batch)} requests")
+        except BaseException as exc:  # noqa: BLE001 - every waiter hears the failure, the leader re-raises its own
+            results = [exc] * len(batch)
+        finally:
+            # hand the lead to the oldest waiter (or stand down) even if this green thread is being killed
+            with self._lock:
+                if self._queue:
+                    self._queue[0].lead = True
+                    self._queue[0].done.set()
+                else:
+                    self._running = False
+        for s, r in zip(batch, results):
+            s.result = r
+            s.done.set()
+
+    @staticmethod
+    def _answer(slot: _Slot[T]) -> R:
+        if isinstance(slot.result, BaseException):
+            raise slot.result
+        return slot.result  # type: ignore[return-value]

@@ -1,0 +1,154 @@
+"""Group commit (hub/combine.py) and what is built on it: the store's accepts and outcomes in shared transactions,
+the bus's publishes with pipelined confirms, PostgreSQL without pre-ping. Issue 10."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from kombu import Connection
+
+from hub.bus import Bus
+from hub.combine import Combiner
+from hub.message import Message
+from hub.store import DeliveryRef, HopRecord, Outcome, Store
+from tests.conftest import PG_ADMIN_URL, require_service
+
+
+def _together(n: int, call) -> list:  # noqa: ANN001
+    """``call(i)`` from n threads started at once; results (or exceptions) by index."""
+    results: list = [None] * n
+    gate = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        gate.wait()
+        try:
+            results[i] = call(i)
+        except Exception as exc:  # noqa: BLE001
+            results[i] = exc
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def test_requests_arriving_during_a_flush_share_the_next_one():
+    batches: list[list[int]] = []
+
+    def flush(items: list[int]) -> list:
+        batches.append(list(items))
+        time.sleep(0.05)  # a commit in flight: the others queue up meanwhile
+        return [i * 10 if i != 3 else ValueError("three") for i in items]
+
+    combiner: Combiner[int, int] = Combiner(flush)
+    results = _together(12, combiner.submit)
+    assert [r for i, r in enumerate(results) if i != 3] == [i * 10 for i in range(12) if i != 3]
+    assert isinstance(results[3], ValueError)          # only its own caller hears about it
+    assert sorted(i for b in batches for i in b) == list(range(12))  # each flushed exactly once
+    assert len(batches) < 12                           # and most of them together
+
+
+def test_a_failed_flush_fails_its_batch_and_the_next_request_still_runs():
+    calls = []
+
+    def flush(items: list[str]) -> list:
+        calls.append(items)
+        if items == ["boom"]:
+            raise RuntimeError("store away")
+        return items
+
+    combiner: Combiner[str, str] = Combiner(flush)
+    with pytest.raises(RuntimeError):
+        combiner.submit("boom")
+    assert combiner.submit("ok") == "ok"               # the lead was handed back: no deadlock
+
+
+def ping(i: str) -> Message:
+    return Message(id=i, type="demo.ping", source="demo", payload={"text": "xin chào"}, subject="S-1")
+
+
+@pytest.fixture
+def store(store_url):
+    s = Store(store_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+def test_concurrent_accepts_commit_each_message_once_with_duplicates_answered(store):
+    # ids 0..9 twice each, at once: a duplicate inside one batch makes the batch fall back to one-by-one
+    results = _together(20, lambda i: store.accept(ping(f"g{i % 10}"), f"d{i % 10}", [("r1", "echo")],
+                                                    [HopRecord("received")]))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for k in range(10):
+        pair = [r for i, r in enumerate(results) if i % 10 == k]
+        assert sorted(r.created for r in pair) == [False, True]
+        assert all(r.digest == f"d{k}" and [d.id for d in r.deliveries] == [f"g{k}/r1"] for r in pair)
+        record = store.message(f"g{k}")
+        assert [h["kind"] for h in record["hops"]] == ["received"] and len(record["deliveries"]) == 1
+
+
+def test_concurrent_outcomes_are_each_recorded(store):
+    for i in range(8):
+        store.accept(ping(f"f{i}"), "d", [("r1", "echo")], [])
+    claims = [store.claim(f"f{i}/r1", 30) for i in range(8)]
+    assert all(claims)
+    outcomes = [Outcome("delivered", reply={"n": i}) if i % 2 else Outcome("dead", "partner.refused", "no")
+                for i in range(8)]
+    results = _together(8, lambda i: store.finish(claims[i], outcomes[i], [HopRecord("attempt", delivery_id=claims[i].id)]))
+    assert results == [None] * 8
+    for i in range(8):
+        state = store.delivery_state(f"f{i}/r1")
+        assert state["state"] == ("delivered" if i % 2 else "dead")
+        assert [h["kind"] for h in store.message(f"f{i}")["hops"]] == ["attempt"]
+    assert len(store.dead_letter_list()) == 4
+
+
+def test_postgresql_replaces_a_pooled_connection_the_server_closed(pg_url):
+    """No pre-ping: a backend terminated while its connection sat in the pool is noticed at checkout."""
+    store = Store(pg_url)
+    store.migrate()
+    try:
+        store.accept(ping("p1"), "d", [("r1", "echo")], [])  # the pool now holds a live connection
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            killed = conn.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                          "WHERE datname = :db AND pid <> pg_backend_pid()"),
+                                  {"db": pg_url.rsplit("/", 1)[1]}).scalar()
+        admin.dispose()
+        assert killed >= 1
+        time.sleep(0.2)
+        assert store.accept(ping("p2"), "d", [("r1", "echo")], []).created   # not a 503
+        claimed = store.claim("p2/r1", 30)
+        assert claimed and claimed.message.id == "p2"
+    finally:
+        store.close()
+
+
+@pytest.mark.amqp
+def test_bus_publishes_of_concurrent_callers_are_all_confirmed_on_their_queue():
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    url = "amqp://guest:guest@127.0.0.1:5672//"
+    name = f"groupcommit{uuid.uuid4().hex[:8]}"
+    bus = Bus(url, [name])
+    bus.declare()
+    try:
+        results = _together(16, lambda i: bus.publish([DeliveryRef(f"m{i}/{j}", name) for j in range(3)]))
+        assert results == [None] * 16
+        # a connector without a queue: mandatory, so it fails - alone, not its neighbours
+        mixed = _together(4, lambda i: bus.publish([DeliveryRef(f"x{i}", "no-such-queue" if i == 2 else name)]))
+        assert isinstance(mixed[2], Exception) and [mixed[i] for i in (0, 1, 3)] == [None] * 3
+        with Connection(url) as conn:
+            queue = bus.queues[name](conn.default_channel)
+            seen = []
+            while (msg := queue.get(no_ack=True)) is not None:
+                assert msg.properties["delivery_mode"] == 2
+                seen.append(msg.payload["delivery"])
+            queue.delete()
+        assert sorted(seen) == sorted([f"m{i}/{j}" for i in range(16) for j in range(3)] + ["x0", "x1", "x3"])
+    finally:
+        bus.close()
