@@ -268,6 +268,9 @@ REQ_NUMBER_TOO_LARGE = _code("request.number_too_large", 400, "A number is too l
 REQ_BAD_IDENTIFIER = _code("request.bad_identifier", 400, "An identifier has characters that are not allowed",
                            "Ids, names and header values use letters, digits and . _ : - only (at most 128); "
                            "never CR, LF or other control characters.")
+MSG_ATTACHMENT = _code("message.attachment_refused", 422, "An attachment's content does not match its declared type",
+                      "Send the file itself with its true content_type (a PDF as application/pdf); programs and web "
+                      "pages with script are not carried (see 'errors' for which attachment).")
 XML_REFUSED = _code("xml.refused", 400, "XML document refused",
                     "Send well-formed UTF-8 XML without DOCTYPE, entities or XInclude, within the size and depth limits.")
 INBOUND_IP_REFUSED = _code("inbound.address_not_allowed", 403, "Callback from an address not allowed for this partner",

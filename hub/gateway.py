@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from hub import errors, ids, metrics
+from hub import attachments, errors, ids, metrics
 from hub.config.model import ClientConfig, HubConfig
 from hub.contracts import Connector, InboundMessage, InboundRequest, InboundResponse
 from hub.errors import AuthError, ConflictError, HubError, NotFoundError, RequestError
@@ -199,6 +199,10 @@ class Gateway:
         if problems:
             raise RequestError(errors.MSG_SCHEMA_INVALID, f"The payload is not a valid {mtype}.",
                                errors=[{"path": p.path, "message": p.message} for p in problems[:20]])
+        spoofed = attachments.problems(envelope["payload"])
+        if spoofed:
+            raise RequestError(errors.MSG_ATTACHMENT, "An attachment is not what its content_type says.",
+                               errors=spoofed[:20])
         return Message(id=envelope.get("id") or new_id(), type=mtype, source=client.id, payload=envelope["payload"],
                        subject=envelope.get("subject") or self.catalog.subject_of(mtype, envelope["payload"]),
                        correlation_id=envelope.get("correlation_id"), headers=dict(envelope.get("headers") or {}))

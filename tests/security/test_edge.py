@@ -2,12 +2,14 @@
 nothing reaches a partner, nothing leaks in the response."""
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import socket
 import unicodedata
 import uuid
 import zlib
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -250,6 +252,61 @@ def test_attachment_names_are_bare_names(hub, watch, file_name):
     with watch():
         r = post_raw(hub, json.dumps({"type": "dossier.sync", "payload": payload}).encode())
         assert_refused(r, 422, "message.payload_invalid")
+
+
+def _document_with(**attachment) -> bytes:
+    """document.send from its fixture, its first attachment changed."""
+    fixture = json.loads(Path("tests/fixtures/messages/document.send.json").read_text(encoding="utf-8"))
+    payload = fixture.get("payload", fixture)
+    payload["attachments"][0].update(attachment)
+    return json.dumps({"type": "document.send", "payload": payload}, ensure_ascii=False).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.mark.parametrize("name", ["../../etc/cron.d/x", "..\\..\\boot.ini", "thu-muc/quyet-dinh.pdf",
+                                  "/tmp/x.pdf", "..an", "quyet\r\ndinh.pdf"])
+def test_document_attachment_names_are_bare_names(hub, watch, name):
+    with watch():
+        assert_refused(post_raw(hub, _document_with(name=name)), 422, "message.payload_invalid")
+
+
+SPOOFED = [
+    ("windows program as pdf", "application/pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 60),
+    ("linux program as pdf", "application/pdf", b"\x7fELF\x02\x01\x01" + b"\x00" * 60),
+    ("shell script as docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+     b"#!/bin/sh\nrm -rf /\n"),
+    ("html with script as pdf", "application/pdf", b"<!DOCTYPE html><html><script>alert(1)</script></html>"),
+    ("svg with script as png", "image/png", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+    ("text as pdf", "application/pdf", "Quyết định số 123".encode()),
+    ("jpeg as png", "image/png", b"\xff\xd8\xff\xe0\x00\x10JFIF"),
+]
+
+
+@pytest.mark.parametrize("name,content_type,content", SPOOFED, ids=[c[0] for c in SPOOFED])
+def test_attachment_type_spoofing_is_refused(hub, watch, name, content_type, content):
+    with watch():
+        problem = assert_refused(post_raw(hub, _document_with(content_type=content_type, content_base64=_b64(content))),
+                                 422, "message.attachment_refused")
+        assert problem["errors"][0]["path"].startswith("/payload/attachments/0")
+
+
+def test_a_true_pdf_is_carried(hub):
+    """The control for the refusals above: the same document with a real PDF is accepted."""
+    r = post_raw(hub, _document_with(content_type="application/pdf", content_base64=_b64(b"%PDF-1.7\n%\xe2\xe3")))
+    assert r.status_code == 202, r.text[:300]
+
+
+@pytest.mark.parametrize("content_type", ["application/pdf\r\nX-Injected: 1", "pdf", "application/pdf; x=<b>",
+                                          "text/html<script>"])
+def test_attachment_content_type_is_a_mime_type(hub, watch, content_type):
+    with watch():
+        r = post_raw(hub, _document_with(content_type=content_type))
+        assert r.status_code in (400, 422), r.text[:300]
+        assert r.json()["code"] in ("message.payload_invalid", "request.control_character")
+        assert_clean_text(r.text)
 
 
 def test_personal_data_never_echoed_in_errors(hub, watch):
