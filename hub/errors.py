@@ -82,6 +82,9 @@ BUS_UNAVAILABLE = _code("hub.bus_unavailable", 503, "The hub's bus is unavailabl
                         "Retry after the number of seconds in Retry-After with the same id; it will be accepted once.")
 INTERNAL = _code("hub.internal", 500, "Internal error",
                  "Retry with the same id; if it persists, give the message id to the hub's operators.")
+STUCK = _code("hub.stuck", 0, "A hub task ran past its time bound and was stopped",
+              "Nothing is lost: the delivery is requeued and its lease lets another worker take it. If it repeats, "
+              "send the log line with its stack (logger hub.stuck) to the hub's developers.")
 
 # --- configuration -------------------------------------------------------------------------
 CONFIG_INVALID = _code("config.invalid", 2, "Configuration is invalid", "Fix each problem listed, then run 'python run.py check'.")

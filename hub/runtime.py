@@ -92,9 +92,7 @@ class HubRuntime:
         if not isinstance(did, str):
             log.error("bus message without a delivery id dropped from %s", connector)
             return
-        spec = self.config.connectors.get(connector)
-        # The lease outlives the longest attempt, so only a dead worker's delivery is taken over.
-        lease = (spec.timeout + 10) if spec else 60
+        lease = self.lease_for(connector)
         ordered = self._ordered(did)
         claimed = self.store.claim(did, lease, ordered=ordered)
         if claimed is None:
@@ -110,6 +108,13 @@ class HubRuntime:
                 self._publish_known(ordering.release_next(self.store, did))
             except Exception:  # noqa: BLE001 - the outcome is recorded; the retry sweep publishes the next one
                 log.warning("could not release the delivery waiting behind %s", did)
+
+    def lease_for(self, connector: str) -> float:
+        """How long a claimed delivery belongs to its worker. It outlives the longest attempt (the connector's
+        bound per attempt, plus room to record the outcome), so only a dead or stuck worker's delivery is taken
+        over; the dispatcher stops a handler that runs past it."""
+        spec = self.config.connectors.get(connector)
+        return (spec.timeout + 10) if spec else 60.0
 
     def _ordered(self, delivery_id: str) -> bool:
         """Route option ``ordered: subject``: deliveries of one subject go out in the order they were accepted."""

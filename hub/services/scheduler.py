@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import eventlet
 from nameko.timer import timer
 
 from hub.errors import HubError
@@ -12,6 +13,9 @@ from hub.services.deps import Runtime
 log = logging.getLogger("hub.scheduler")
 STALE_EVERY = 15      # ticks between recovery sweeps
 STALE_AFTER = 60.0    # seconds a pending delivery may wait unclaimed before it is published again
+#: seconds one sweep or poll may take. nameko's timer waits for its worker before the next tick, so one sweep
+#: stuck on a broken connection would stop every later sweep (and with them retries and recovery) for good.
+TICK_BOUND = 60.0
 
 
 def make_scheduler(runtime: HubRuntime) -> type:
@@ -26,9 +30,13 @@ def make_scheduler(runtime: HubRuntime) -> type:
         def sweep(self) -> None:
             type(self).ticks += 1
             try:
-                self.hub.sweep_retries()
-                if type(self).ticks % STALE_EVERY == 0:
-                    self.hub.sweep_stale(STALE_AFTER)
+                with eventlet.Timeout(TICK_BOUND):
+                    self.hub.sweep_retries()
+                    if type(self).ticks % STALE_EVERY == 0:
+                        self.hub.sweep_stale(STALE_AFTER)
+            except eventlet.Timeout:
+                log.error("sweep ran past %g s and was stopped where it waited; the next tick retries", TICK_BOUND,
+                          exc_info=True)
             except HubError as exc:
                 log.warning("sweep skipped: %s", exc)
             except Exception:  # noqa: BLE001 - a failed sweep must not stop the timer; the next one retries
@@ -38,7 +46,11 @@ def make_scheduler(runtime: HubRuntime) -> type:
         def poll(self) -> None:
             """Partners that only offer pull (connectors with a poll capability decide their own pace)."""
             try:
-                self.hub.poll_connectors()
+                with eventlet.Timeout(TICK_BOUND):
+                    self.hub.poll_connectors()
+            except eventlet.Timeout:
+                log.error("poll ran past %g s and was stopped where it waited; the next tick retries", TICK_BOUND,
+                          exc_info=True)
             except Exception:  # noqa: BLE001 - a failed poll must not stop the timer; the next one retries
                 log.exception("poll failed")
 

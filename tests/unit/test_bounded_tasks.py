@@ -1,0 +1,55 @@
+"""No hub task can hold a worker slot or a timer forever: a delivery handler is stopped at its lease, a sweep or
+poll at its bound, each logged with the stack of where it waited (hub/services/dispatcher.py, scheduler.py)."""
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+
+import eventlet
+import pytest
+from nameko.testing.services import worker_factory
+
+from hub import errors
+from hub.services import scheduler as scheduler_module
+from hub.services.dispatcher import Stuck, make_dispatcher
+
+
+def _waits_forever(*_args, **_kwargs) -> None:  # noqa: ANN002, ANN003
+    eventlet.sleep(3600)   # a read on a connection whose peer vanished without a reset
+
+
+def _runtime(**methods) -> SimpleNamespace:  # noqa: ANN003
+    config = SimpleNamespace(connectors={"echo": SimpleNamespace(timeout=0.1)},
+                             settings=SimpleNamespace(retry_sweep_interval=0.05))
+    return SimpleNamespace(config=config, bus=SimpleNamespace(quorum=False), lease_for=lambda _c: 0.3, **methods)
+
+
+def test_a_stuck_delivery_handler_is_stopped_at_its_lease_and_requeued(caplog) -> None:
+    runtime = _runtime(dispatch=_waits_forever)
+    service = worker_factory(make_dispatcher(runtime, "echo"), hub=runtime)
+    started = eventlet.hubs.get_hub().clock()
+    with caplog.at_level(logging.ERROR, logger="hub.stuck"), pytest.raises(Stuck) as raised:
+        service.deliver({"delivery": "m-1/route"})   # raising = nameko requeues (requeue_on_error)
+    assert eventlet.hubs.get_hub().clock() - started < 2
+    assert raised.value.code == errors.STUCK
+    record = next(r for r in caplog.records if r.name == "hub.stuck")
+    assert "_waits_forever" in "".join(__import__("traceback").format_exception(*record.exc_info)), \
+        "the log names where the handler waited"
+
+
+def test_a_quick_handler_is_not_disturbed() -> None:
+    seen = []
+    runtime = _runtime(dispatch=lambda connector, body, guard: seen.append((connector, body)))
+    make = make_dispatcher(runtime, "echo")
+    worker_factory(make, hub=runtime).deliver({"delivery": "m-2/route"})
+    assert seen == [("echo", {"delivery": "m-2/route"})]
+
+
+@pytest.mark.parametrize("method, hub_call", [("sweep", "sweep_retries"), ("poll", "poll_connectors")])
+def test_a_stuck_sweep_or_poll_is_stopped_so_the_timer_ticks_again(monkeypatch, caplog, method, hub_call) -> None:
+    monkeypatch.setattr(scheduler_module, "TICK_BOUND", 0.2)
+    runtime = _runtime(**{hub_call: _waits_forever})
+    service = worker_factory(scheduler_module.make_scheduler(runtime), hub=runtime)
+    with caplog.at_level(logging.ERROR, logger="hub.scheduler"):
+        getattr(service, method)()   # returns: the timer waits for this worker before its next tick
+    assert any("stopped where it waited" in r.getMessage() for r in caplog.records)
