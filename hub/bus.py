@@ -140,6 +140,26 @@ class Bus:
                 conn.collect()
                 raise
 
+    def backlogged(self, connectors: Iterable[str]) -> set[str] | None:
+        """Connectors whose queue still holds messages ready for a consumer (None when the bus cannot say).
+
+        The recovery sweep uses it: a pending delivery of such a connector may simply be waiting its turn in the
+        queue, and publishing it again would only add a duplicate to the backlog, which slows the consumers,
+        which makes more deliveries look stale - a loop that can stall a loaded hub."""
+        names = [c for c in connectors if c in self.queues]
+        try:
+            with connections[self._connection].acquire(block=True, timeout=5) as conn:
+                try:
+                    conn.ensure_connection(max_retries=1, timeout=3)
+                    channel = conn.default_channel
+                    return {name for name in names
+                            if self.queues[name](channel).queue_declare(passive=True).message_count > 0}
+                except Exception:
+                    conn.collect()
+                    raise
+        except Exception:  # noqa: BLE001 - the bus being away is reported by /readyz; the sweep decides without it
+            return None
+
     def ping(self) -> None:
         with connections[self._connection].acquire(block=True, timeout=5) as conn:
             conn.ensure_connection(max_retries=1, timeout=3)

@@ -159,7 +159,10 @@ class HubRuntime:
         return len(refs)
 
     def sweep_stale(self, older_than: float = 60.0) -> int:
-        refs = self.store.stale(older_than)
+        # Only what is really lost goes out again: while a connector's queue still holds messages, its pending
+        # deliveries are most likely in there, waiting their turn (see Bus.backlogged).
+        backlogged = self.bus.backlogged(self.connectors) or ()
+        refs = self.store.stale(older_than, backlogged=backlogged)
         self._publish_known(refs)
         return len(refs)
 

@@ -317,13 +317,22 @@ class Store:
                              .values(state="pending", updated_at=now))
         return [DeliveryRef(r.id, r.connector) for r in rows]
 
-    def stale(self, older_than: float, limit: int = 500) -> list[DeliveryRef]:
-        """Pending deliveries nobody picked up (published then lost, or never published) and expired leases."""
+    def stale(self, older_than: float, limit: int = 500, backlogged: Iterable[str] = (),
+              backlogged_older_than: float = 600.0) -> list[DeliveryRef]:
+        """Pending deliveries nobody picked up (published then lost, or never published) and expired leases.
+        A pending delivery of a ``backlogged`` connector (its queue still holds messages) may be waiting its turn
+        there: it counts as lost only after ``backlogged_older_than`` seconds."""
         now = utcnow()
         cutoff = now - timedelta(seconds=older_than)
+        busy = sorted(set(backlogged))
+        pending_lost = and_(deliveries.c.state == "pending", deliveries.c.updated_at < cutoff)
+        if busy:
+            long_cutoff = now - timedelta(seconds=max(older_than, backlogged_older_than))
+            pending_lost = and_(pending_lost, or_(deliveries.c.connector.not_in(busy),
+                                                  deliveries.c.updated_at < long_cutoff))
         with self._begin() as conn:
             rows = conn.execute(select(deliveries.c.id, deliveries.c.connector).where(or_(
-                and_(deliveries.c.state == "pending", deliveries.c.updated_at < cutoff),
+                pending_lost,
                 and_(deliveries.c.state == "in_flight", deliveries.c.lease_until < now))).limit(limit)).all()
             if rows:  # touch them so the next sweep does not publish them again straight away
                 conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]),

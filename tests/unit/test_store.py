@@ -100,3 +100,13 @@ def test_recovery_sweep_finds_what_was_committed_but_never_consumed(store):
     claimed = store.claim("m1/r1", 30)
     store.finish(claimed, Outcome("delivered"), [])
     assert store.stale(older_than=-1) == []                         # finished deliveries are never republished
+
+
+def test_recovery_sweep_leaves_deliveries_waiting_in_a_backlogged_queue(store):
+    """While a connector's queue still holds messages, its pending deliveries are likely in there: publishing
+    them again would only grow the backlog. They count as lost only after the long threshold."""
+    store.accept(ping("a"), "d", [("r1", "echo")], [])
+    store.accept(ping("b"), "d", [("r1", "other")], [])
+    assert [r.id for r in store.stale(older_than=-1, backlogged={"echo"})] == ["b/r1"]   # echo's waits its turn
+    later = [r.id for r in store.stale(older_than=-1, backlogged={"echo"}, backlogged_older_than=-1)]
+    assert "a/r1" in later, "past the long threshold a backlogged connector's delivery counts as lost"
