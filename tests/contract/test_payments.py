@@ -209,6 +209,7 @@ class TestCallbacks:
         assert message.type == "payment.completed" and message.id == f"{provider}-{payload['reference']}"
         assert message.payload["paid"] is True and message.payload["amount"] == 15000
         assert message.payload["dossier_code"] == DOSSIER and message.payload["description"] == payload["description"]
+        assert message.payload["fees"] == payload["fees"]      # what DVCQG shows as paid (transform dvcqg_payment)
 
     def test_forged_checksum_is_refused_and_changes_nothing(self, setup, provider, store):  # noqa: ANN001
         sim, conn = setup
