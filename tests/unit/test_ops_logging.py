@@ -46,10 +46,11 @@ def test_monitoring_files_use_exported_metrics():
     exprs += [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     exported = {"hub_messages_total", "hub_delivery_attempts_total", "hub_delivery_attempt_seconds_bucket",
                 "hub_dead_letters_total", "hub_dead_letters_waiting", "hub_deliveries", "hub_circuit_state",
-                "hub_certificate_days_left", "hub_store_up", "hub_dossier_sync_lag_seconds_bucket", "up"}
+                "hub_certificate_days_left", "hub_store_up", "hub_dossier_sync_lag_seconds_bucket", "hub_service_restarts_total", "up"}
     assert {m.group(0) for e in exprs for m in re.finditer(r"\b(hub_[a-z_]+|up)\b(?=[{\[ )]|$)", e)} <= exported
     import connectors.dvcqg  # noqa: F401 - registers the sync-lag histogram where dvcqg deliveries run
     assert b"hub_dossier_sync_lag_seconds" in metrics.exposition()
+    assert b"hub_service_restarts_total" in metrics.exposition()
     # the scrape example's job is the one the alert on `up` watches, for gateways and workers alike
     scrape = yaml.safe_load((ROOT / "config/monitoring/prometheus.yml").read_text())
     jobs = {j["job_name"]: j for j in scrape["scrape_configs"]}
