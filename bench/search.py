@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from hub.formats import agency_of  # noqa: E402
 from hub.message import utcnow  # noqa: E402
 from hub.store import Store  # noqa: E402
 from hub.store.schema import deliveries, messages  # noqa: E402
@@ -42,8 +43,9 @@ def fill(store: Store, n: int, batch: int = 5000) -> None:
         for i in range(base, min(base + batch, n)):
             at = start + timedelta(seconds=i * 30 * 86400 / n)
             mid = f"bench-{i:08d}"
+            subject = f"000.00.{i % 90:02d}.H20-2611{i % 28 + 1:02d}-{i % 9999:04d}"
             msgs.append({"id": mid, "type": TYPES[i % len(TYPES)], "source": f"client{i % 40}",
-                         "subject": f"000.00.{i % 90:02d}.H20-2611{i % 28 + 1:02d}-{i % 9999:04d}",
+                         "subject": subject, "agency_id": agency_of(subject),
                          "correlation_id": None, "created_at": at, "accepted_at": at, "digest": "0" * 64,
                          "envelope": envelope})
             connector = CONNECTORS[rnd.randrange(len(CONNECTORS))]
@@ -62,6 +64,12 @@ def measure(store: Store, n: int) -> int:
     cases = {
         "message id": SearchFilter(message_id=f"bench-{n // 2:08d}"),
         "dossier code": SearchFilter(subject="000.00.17.H20-261118-0017"),
+        "agency": SearchFilter(agency="000.00.17.H20"),
+        "agency + week": SearchFilter(agency="000.00.42.H20", since=now - timedelta(days=7)),
+        # the fill gives agency i % 90 the type i % 6: agency 05 sends only TYPES[5]
+        "agency + type + range": SearchFilter(agency="000.00.05.H20", type="postal.order",
+                                              since=now - timedelta(days=20), until=now - timedelta(days=10)),
+        "agency + connector + dead": SearchFilter(agency="000.00.17.H20", connector="dvcqg", state="dead"),
         "type + last day": SearchFilter(type="payment.create", since=now - timedelta(days=1)),
         "connector + dead": SearchFilter(connector="dvcqg", state="dead"),
         "state retry_wait + week": SearchFilter(state="retry_wait", since=now - timedelta(days=7)),
