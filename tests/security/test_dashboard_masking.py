@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 import requests
@@ -22,6 +23,7 @@ from hub.web.app import WebUI
 from hub.web.app import routes as web_routes
 from hub.web.auth import Authenticator, operators_from_config
 from hub.web.testing import wsgi_app
+from tests.conftest import ROOT
 from tests.security.conftest import CITIZEN_ID, PHONE, auth
 
 OLD_ID = "025123456"                 # a 9-digit CMND
@@ -37,8 +39,12 @@ QUERIES = {
 }
 
 
-@pytest.fixture
-def ui(config_dir, tmp_path):
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    """One runtime for the module (building it loads keys: seconds); each test seeds its own message ids."""
+    tmp_path = tmp_path_factory.mktemp("dashboard")
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config_dir)
     runtime = HubRuntime(load_config(config_dir, overrides={"store": f"sqlite:///{tmp_path}/hub.db"}))
     runtime.store.migrate()
     yield WebUI(runtime, Authenticator(operators_from_config(runtime.config.operators), secret=b"m" * 32))
