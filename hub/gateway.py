@@ -16,6 +16,7 @@ from hub import attachments, errors, ids, metrics
 from hub.config.model import ClientConfig, HubConfig
 from hub.contracts import Connector, InboundMessage, InboundRequest, InboundResponse
 from hub.errors import AuthError, ConflictError, HubError, NotFoundError, RequestError
+from hub.logging import mask
 from hub.limits import DEFAULT as DEFAULT_LIMITS, Limits, clean, number_parsers
 from hub.message import Message, body_digest, new_id, utcnow
 from hub.routing import select_routes
@@ -188,6 +189,12 @@ class Gateway:
         if problems:
             raise RequestError(errors.MSG_ENVELOPE_INVALID, "The envelope is not valid.",
                                errors=[{"path": p.path, "message": p.message} for p in problems[:20]])
+        subject = envelope.get("subject")
+        if isinstance(subject, str) and mask(subject) != subject:
+            # the subject is stored in clear (indexed for search) and shown to staff: never a citizen's id or phone
+            raise RequestError(errors.MSG_ENVELOPE_INVALID, "The subject looks like a personal id or a phone number.",
+                               errors=[{"path": "/subject", "message": "use the dossier code; personal data belongs "
+                                                                       "in the payload, which is encrypted at rest"}])
         mtype = envelope["type"]
         if not self.catalog.has_type(mtype):
             raise RequestError(errors.MSG_UNKNOWN_TYPE, f"There is no message type '{mtype}'.")

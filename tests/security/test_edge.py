@@ -158,6 +158,9 @@ IDS = [
     ("bad header name", {"headers": {"x y": "a"}}, "message.envelope_invalid"),
     ("oversized header value", {"headers": {"note": "a" * 600}}, "message.envelope_invalid"),
     ("too many headers", {"headers": {f"h{i}": "v" for i in range(40)}}, "message.envelope_invalid"),
+    ("personal id as subject", {"subject": CITIZEN_ID}, "message.envelope_invalid"),
+    ("phone number as subject", {"subject": PHONE}, "message.envelope_invalid"),
+    ("old id inside a subject", {"subject": "HS-025123456"}, "message.envelope_invalid"),
 ]
 
 
