@@ -153,3 +153,34 @@ def test_the_command_reports_counts_and_never_a_key(tmp_path, config_dir):
     counts = reencrypt(after, dry_run=True)
     assert all(c.rotated == c.from_clear == c.unreadable == 0 for c in counts.values())
     after.close()
+
+
+def test_a_row_the_hub_rewrites_meanwhile_is_never_overwritten(store_url, monkeypatch):
+    """Safe while the hub runs: between reencrypt's read and its write, the hub (another connection) records a new
+    value in a row; reencrypt leaves that value alone, counts it, and a second run finds it current."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    setup = Store(store_url, Codec([old], "test"))
+    setup.migrate()
+    _seed(setup)
+    setup.close()
+    hub = Store(store_url, Codec([new, old], "test"))          # the running hub, restarted with the new key first
+    rotated = Store(store_url, Codec([new, old], "test"))
+    real_rotate, calls = rotated.codec.rotate, []
+
+    def rotate_while_the_hub_writes(stored):  # noqa: ANN001, ANN202
+        if not calls:                          # the first row of the first batch: the hub rewrites it right now
+            with hub.engine.begin() as conn:
+                conn.execute(update(messages).where(messages.c.id == "rot-0")
+                             .values(envelope=hub.codec.encode('{"written": "by the hub"}')))
+        calls.append(stored)
+        return real_rotate(stored)
+
+    monkeypatch.setattr(rotated.codec, "rotate", rotate_while_the_hub_writes)
+    counts = reencrypt(rotated, batch=3)
+    assert counts["messages.envelope"].changed == 1 and counts["messages.envelope"].rotated == COUNT - 1
+    assert '"by the hub"' in hub.message("rot-0")["message"]["envelope"]       # the hub's value survived
+    monkeypatch.undo()
+    again = reencrypt(rotated, batch=3)
+    assert again["messages.envelope"].current == COUNT and again["messages.envelope"].changed == 0
+    hub.close()
+    rotated.close()
