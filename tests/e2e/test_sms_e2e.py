@@ -42,9 +42,12 @@ def hub(tmp_path_factory):
     store = Store(f"sqlite:///{workdir}/hub.db")
     store.migrate()
     base = datetime(2023, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+    def made_at(i: int) -> datetime:   # half as the one-stop system sends them (+07:00): the same instants
+        at = base + timedelta(minutes=i)
+        return at.astimezone(VIETNAM) if i % 2 else at
     record(store, [Acknowledged(code(i), "000.00.14.H20", "1.001612.000.00.00.H20", 1 + i % 10,
-                                base + timedelta(minutes=i), f"seed-{i}", base + timedelta(minutes=i))
-                   for i in range(N_DOSSIERS)])
+                                made_at(i), f"seed-{i}", made_at(i)) for i in range(N_DOSSIERS)])
     store.close()
     proc = start_hub(workdir, "--config", str(workdir / "config"))
     requests.post(f"{proc.sim_url}/viettel_sms/_config", json={"hub_url": f"{proc.url}/v1/inbound/sms",
