@@ -46,6 +46,16 @@ def _seed(store: Store) -> dict[str, str]:
     return texts
 
 
+def _seeded(url: str, key: str) -> str:
+    """A migrated store at url, seeded with values under key; returns the raw stored values."""
+    store = Store(url, Codec([key], "test"))
+    store.migrate()
+    _seed(store)
+    raw = _raw(store)
+    store.close()
+    return raw
+
+
 def _raw(store: Store) -> str:
     with store.engine.connect() as conn:
         values = [r[0] for r in conn.execute(select(messages.c.envelope))]
@@ -106,11 +116,7 @@ def _envelope_of(store: Store, mid: str) -> str:
 def test_dry_run_counts_and_writes_nothing(tmp_path):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     url = f"sqlite:///{tmp_path}/hub.db"
-    store = Store(url, Codec([old], "test"))
-    store.migrate()
-    _seed(store)
-    raw = _raw(store)
-    store.close()
+    raw = _seeded(url, old)
     rotated = Store(url, Codec([new, old], "test"))
     counts = reencrypt(rotated, dry_run=True)
     assert counts["messages.envelope"].rotated == COUNT
@@ -122,11 +128,7 @@ def test_a_missing_key_is_reported_never_guessed(tmp_path):
     """Rows written with a key no longer listed are counted as unreadable and left as they are."""
     lost, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     url = f"sqlite:///{tmp_path}/hub.db"
-    store = Store(url, Codec([lost], "test"))
-    store.migrate()
-    _seed(store)
-    raw = _raw(store)
-    store.close()
+    raw = _seeded(url, lost)
     store = Store(url, Codec([new], "test"))
     counts = reencrypt(store)
     assert counts["messages.envelope"].unreadable == COUNT and counts["messages.envelope"].rotated == 0
@@ -137,10 +139,7 @@ def test_a_missing_key_is_reported_never_guessed(tmp_path):
 def test_the_command_reports_counts_and_never_a_key(tmp_path, config_dir):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     url = f"sqlite:///{tmp_path}/hub.db"
-    store = Store(url, Codec([old], "test"))
-    store.migrate()
-    _seed(store)
-    store.close()
+    _seeded(url, old)
     env = {**os.environ, "HUB_STORE_KEY": f"{new},{old}"}
     cmd = [sys.executable, str(ROOT / "run.py"), "reencrypt", "--config", str(config_dir), "--store", url,
            "--batch", "2"]
@@ -159,10 +158,7 @@ def test_a_row_the_hub_rewrites_meanwhile_is_never_overwritten(store_url, monkey
     """Safe while the hub runs: between reencrypt's read and its write, the hub (another connection) records a new
     value in a row; reencrypt leaves that value alone, counts it, and a second run finds it current."""
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    setup = Store(store_url, Codec([old], "test"))
-    setup.migrate()
-    _seed(setup)
-    setup.close()
+    _seeded(store_url, old)
     hub = Store(store_url, Codec([new, old], "test"))          # the running hub, restarted with the new key first
     rotated = Store(store_url, Codec([new, old], "test"))
     real_rotate, calls = rotated.codec.rotate, []
