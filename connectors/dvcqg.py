@@ -243,6 +243,10 @@ class DvcqgConnector(HttpConnector):
             if current is None:
                 w.fail(TransientError(errors.DVCQG_PAYMENT_EARLY, f"{w.dossier_code} is not on the portal yet"))
                 continue
+            if all(current.get(k) == v for k, v in w.item.items()):
+                # a retry after an answer that was lost: the portal shows this payment already, once is enough
+                w.succeed(Reply(status=208, partner_ref="skipped: the portal already shows this payment"))
+                continue
             self._known.add(w.dossier_code)
             ready.append(Work(w.kind, w.dossier_code, {**current, **w.item}, w.context))
             ready[-1].extra["origin"] = w

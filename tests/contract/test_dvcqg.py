@@ -294,6 +294,9 @@ def test_payment_is_laid_over_the_portals_dossier(conn, sim):
     assert [p["MaThamChieuThanhToan"] for p in state["payments"]] == ["H20231120000101"]
     assert state["dossier"]["NgayThanhToan"] == "20231120082533" and state["dossier"]["TrangThaiThanhToan"] == "1"
     assert [f["HinhThucThu"] for f in state["dossier"]["DanhSachLePhi"]] == ["Trực tuyến qua PayGov", "Chuyển khoản"]
+    again = conn.send(payment_delivery(code))                 # a retry after a lost answer: not sent twice
+    assert again.status == 208 and again.partner_ref.startswith("skipped:")
+    assert len(inspect(sim, code)["payments"]) == 1
     conn.send(sync_delivery(4, code))                         # the one-stop system's next update still applies
     assert inspect(sim, code)["status"] == 4
 
