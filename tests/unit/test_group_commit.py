@@ -152,3 +152,15 @@ def test_bus_publishes_of_concurrent_callers_are_all_confirmed_on_their_queue():
         assert sorted(seen) == sorted([f"m{i}/{j}" for i in range(16) for j in range(3)] + ["x0", "x1", "x3"])
     finally:
         bus.close()
+
+
+def test_concurrent_claims_share_a_statement_and_a_delivery_is_claimed_once(store):
+    for i in range(6):
+        store.accept(ping(f"c{i}"), "d", [("r1", "echo")], [])
+    # each delivery asked for three times at once (a bus message redelivered while the first is being handled)
+    results = _together(18, lambda i: store.claim(f"c{i % 6}/r1", 30))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for k in range(6):
+        won = [r for i, r in enumerate(results) if i % 6 == k and r is not None]
+        assert len(won) == 1 and won[0].attempts == 1 and won[0].message.id == f"c{k}"
+    assert store.claim("c0/r1", 30) is None and store.delivery_state("c0/r1")["attempts"] == 1
