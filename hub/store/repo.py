@@ -104,6 +104,12 @@ class Outcome:
     counted: bool = True            # False: the partner was never called (circuit open), give the attempt back
 
 
+@dataclass(frozen=True)
+class _Claim:
+    delivery: str
+    lease_seconds: float
+
+
 @dataclass
 class _Finish:
     """One attempt's outcome, waiting for the next group commit."""
@@ -124,14 +130,14 @@ def delivery_id(message_id: str, route: str) -> str:
     return f"{message_id}/{route}"
 
 
-#: the claim in one statement: mark the attempt and read what it needs (no second SELECT); built once, not per call
+#: claims in one statement: mark the attempts and read what they need (no second SELECT); built once, not per call
 _CLAIM = (update(deliveries)
-          .where(deliveries.c.id == bindparam("b_id"),
+          .where(deliveries.c.id.in_(bindparam("b_ids", expanding=True)),
                  or_(deliveries.c.state == "pending",
                      and_(deliveries.c.state == "in_flight", deliveries.c.lease_until < bindparam("b_now"))))
           .values(state="in_flight", attempts=deliveries.c.attempts + 1, updated_at=bindparam("b_now"),
                   lease_until=bindparam("b_lease"))
-          .returning(deliveries.c.route, deliveries.c.connector, deliveries.c.attempts, deliveries.c.window_start,
+          .returning(deliveries.c.id, deliveries.c.route, deliveries.c.connector, deliveries.c.attempts, deliveries.c.window_start,
                      select(messages.c.envelope).where(messages.c.id == deliveries.c.message_id)
                      .scalar_subquery().label("envelope")))
 
@@ -145,8 +151,7 @@ class Store:
         # group commits (hub/combine.py): the gateway's accepts and the dispatchers' outcomes, one transaction each
         self._accepts: Combiner[_Accept, AcceptResult] = Combiner(self._accept_batch)
         self._finishes: Combiner[_Finish, None] = Combiner(self._finish_batch)
-        # one statement needs no BEGIN/COMMIT round trips around it (psycopg2 sends BEGIN on its own)
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._claims: Combiner[_Claim, Any] = Combiner(self._claim_batch)
 
     def migrate(self) -> None:
         migrate(self.engine)
@@ -161,19 +166,18 @@ class Store:
     def _begin(self):  # noqa: ANN202 - a context manager from SQLAlchemy
         return _Guard(self.engine)
 
-    def _run(self, work: Callable[[Any], T], autocommit: bool = False) -> T:
+    def _run(self, work: Callable[[Any], T]) -> T:
         """``work(conn)`` in one transaction, once more on a fresh connection when the first one turned out dead
         (the database restarted since it was pooled: there is no pre-ping, hub/store/engine.py). Only the hot paths
         use it, and only where running twice is harmless: an accept committed just before the connection died
         comes back as a duplicate id (answered as such); a claim as already leased (the stale sweep takes it)."""
-        engine = self._autocommit if autocommit else self.engine
         try:
-            with _Guard(engine) as conn:
+            with self._begin() as conn:
                 return work(conn)
         except UnavailableError as exc:
             if not (isinstance(exc.__cause__, DBAPIError) and exc.__cause__.connection_invalidated):
                 raise
-        with _Guard(engine) as conn:
+        with self._begin() as conn:
             return work(conn)
 
     # --- the gateway -----------------------------------------------------------------------------
@@ -236,24 +240,39 @@ class Store:
     def claim(self, delivery: str, lease_seconds: float, ordered: bool = False) -> ClaimedDelivery | None:
         """Start an attempt, or None when the delivery is finished, waiting for its retry time, or leased.
         ``ordered``: wait behind an earlier unfinished delivery of the same subject (hub/store/ordering.py)."""
-        now = utcnow()
-        params = {"b_id": delivery, "b_now": now, "b_lease": now + timedelta(seconds=lease_seconds)}
+        if ordered:
+            now = utcnow()
 
-        def work(conn) -> Any:  # noqa: ANN001
-            if ordered:
+            def work(conn) -> Any:  # noqa: ANN001
                 blocker = ordering.earlier_unfinished(conn, delivery)
                 if blocker is not None:
                     ordering.wait_behind(conn, delivery, blocker, now, PROCESS)
                     return None
-            return conn.execute(_CLAIM, params).first()
-
-        # not ordered, the claim is a single statement: atomic on its own, run without a transaction around it
-        row = self._run(work, autocommit=not ordered and self.engine.dialect.name == "postgresql")
+                return conn.execute(_CLAIM, {"b_ids": [delivery], "b_now": now,
+                                             "b_lease": now + timedelta(seconds=lease_seconds)}).first()
+            row = self._run(work)
+        else:
+            # concurrent claims share one statement and one transaction (group commit)
+            row = self._claims.submit(_Claim(delivery, lease_seconds))
         if row is None:
             return None
         return ClaimedDelivery(delivery, Message.from_envelope(json.loads(self.codec.decode(row.envelope))),
                                row.route, row.connector,
                                row.attempts, aware(row.window_start))
+
+    def _claim_batch(self, batch: list[_Claim]) -> list[Any]:
+        now = utcnow()
+        won: dict[str, Any] = {}
+
+        def work(conn) -> None:  # noqa: ANN001
+            for lease in {c.lease_seconds for c in batch}:
+                ids = sorted({c.delivery for c in batch if c.lease_seconds == lease})
+                for row in conn.execute(_CLAIM, {"b_ids": ids, "b_now": now,
+                                                 "b_lease": now + timedelta(seconds=lease)}).all():
+                    won[row.id] = row
+        self._run(work)
+        # the same delivery twice in one batch (a redelivered bus message): only the first caller gets the attempt
+        return [won.pop(c.delivery, None) for c in batch]
 
     def finish(self, claimed: ClaimedDelivery, outcome: Outcome, hop_records: Iterable[HopRecord]) -> None:
         """Record an attempt's outcome; concurrent outcomes share one transaction (group commit). Returns once
