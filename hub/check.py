@@ -9,6 +9,7 @@ from typing import Any, Iterator
 from hub.config.load import SECRET_OPTION
 from hub.config.model import HubConfig
 from hub.store import codec
+from hub.store import tables_access_log as access_log
 
 SANDBOX_TOKENS = ("sandbox-demo-token",)
 _SANDBOX_HASHES = {hashlib.sha256(t.encode()).hexdigest() for t in SANDBOX_TOKENS}
@@ -85,4 +86,9 @@ def secret_problems(config: HubConfig) -> list[str]:
             or config.settings.store_keys_file):
         problems.append("hub.yaml: payloads at rest would be encrypted with the sandbox store key\n"
                         f"    fix: export {codec.ENV_KEYS} (Fernet keys, newest first) or set hub.store_keys.file")
+    if not os.environ.get(access_log.ENV_KEYS, "").strip():
+        problems.append("environment: the citizen access log would use the public sandbox digest key (a copy of the "
+                        "database would give the citizens' ids back)\n"
+                        f"    fix: export {access_log.ENV_KEYS} (a long random secret, the same on every hub process; "
+                        "keep an old one after the new while its rows are kept)")
     return problems

@@ -4,11 +4,18 @@ One row per identity check or lookup sent to the resident database, written *bef
 (no record, no lookup) and completed with the outcome afterwards. The citizen is stored as a keyed digest
 (so the log answers "who looked up this person" without becoming a second copy of the ids) plus the masked
 id for people reading the log.
+
+The digest's key is a secret from ``HUB_ACCESS_LOG_KEY`` (comma-separated, newest first; the same on every hub
+process). It must not be public: the masked id leaves six digits unknown, so with a known key a copy of the database
+gives every id back in a million HMACs. The sandbox falls back to a fixed, public key and ``run.py check
+--production`` refuses that. Digests cannot be re-keyed (the ids are not stored), so an old key stays listed after
+the new one for as long as rows written with it are kept; lookups try every listed key.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +25,9 @@ from hub.message import utcnow
 from hub.privacy import mask_id
 from hub.store.schema import metadata
 
-#: A fixed key: the digest must be reproducible from the id alone by `run.py access-log --citizen`.
-_DIGEST_KEY = b"lgsp-hub/citizen-access-log/v1"
+ENV_KEYS = "HUB_ACCESS_LOG_KEY"
+#: The sandbox's key, public (it is in this file): `check --production` refuses to run with it.
+SANDBOX_KEY = b"lgsp-hub/citizen-access-log/v1"
 
 citizen_access_log = Table(
     "citizen_access_log", metadata,
@@ -40,8 +48,14 @@ citizen_access_log = Table(
 )
 
 
-def citizen_digest(citizen_id: str) -> str:
-    return hmac.new(_DIGEST_KEY, citizen_id.encode(), hashlib.sha256).hexdigest()
+def digest_keys() -> list[bytes]:
+    """The digest keys, newest first: HUB_ACCESS_LOG_KEY, else the sandbox key."""
+    keys = [k.strip().encode() for k in os.environ.get(ENV_KEYS, "").split(",") if k.strip()]
+    return keys or [SANDBOX_KEY]
+
+
+def citizen_digest(citizen_id: str, key: bytes | None = None) -> str:
+    return hmac.new(key or digest_keys()[0], citizen_id.encode(), hashlib.sha256).hexdigest()
 
 
 class AccessLog:
@@ -63,7 +77,8 @@ class AccessLog:
             conn.execute(update(citizen_access_log).where(citizen_access_log.c.id == entry).values(outcome=outcome[:64]))
 
     def for_citizen(self, citizen_id: str, since: datetime | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        query = select(citizen_access_log).where(citizen_access_log.c.citizen_digest == citizen_digest(citizen_id))
+        digests = [citizen_digest(citizen_id, key) for key in digest_keys()]
+        query = select(citizen_access_log).where(citizen_access_log.c.citizen_digest.in_(digests))
         if since is not None:
             query = query.where(citizen_access_log.c.at >= since)
         query = query.order_by(citizen_access_log.c.at, citizen_access_log.c.id).limit(limit)
