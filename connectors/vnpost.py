@@ -132,10 +132,10 @@ class VnpostConnector(HttpConnector):
         if order is None:
             return []
         out = []
-        for item in sorted(history, key=lambda h: vn_time(h["createdDate"], h["createHour"])):
-            status = Status(int(item["statusCode"]), vn_time(item["createdDate"], item["createHour"]),
-                            str(item.get("statusName", "")))
-            new, applied = self.repo.apply(tracking, status)
+        ordered = [Status(int(item["statusCode"]), vn_time(item["createdDate"], item["createHour"]),
+                          str(item.get("statusName", "")))
+                   for item in sorted(history, key=lambda h: vn_time(h["createdDate"], h["createHour"]))]
+        for status, (new, applied) in zip(ordered, self.repo.apply_all(tracking, ordered)):
             if new and applied:
                 payload = {"dossier_code": order["dossier_code"], "flow": order["flow"], "order_id": order["order_id"],
                            "tracking_number": tracking, "status_code": status.code, "at": status.at}

@@ -76,24 +76,34 @@ class PostalRepository:
 
     def apply(self, tracking: str, status: Status) -> tuple[bool, bool]:
         """Record a status. Returns (new: first time heard, applied: it moved the order forward)."""
+        return self.apply_all(tracking, [status])[0]
+
+    def apply_all(self, tracking: str, statuses: list[Status]) -> list[tuple[bool, bool]]:
+        """:meth:`apply` for each status in turn, in one transaction (a poll brings an order's whole history: one
+        commit per order instead of one per status)."""
         with _Guard(self.engine) as conn:
             order = conn.execute(select(postal_orders).where(postal_orders.c.tracking_number == tracking)).mappings().first()
             if order is None:
-                return False, False
-            seen = conn.execute(select(postal_statuses.c.applied).where(
-                postal_statuses.c.tracking_number == tracking, postal_statuses.c.status_code == status.code,
-                postal_statuses.c.at == status.at)).first()
-            if seen is not None:
-                return False, bool(seen.applied)
-            current = int(order["status_code"])
-            forward = forward_move(bool(order["final"]), current, order["status_at"], status)
-            conn.execute(insert(postal_statuses).values(tracking_number=tracking, status_code=status.code, at=status.at,
-                                                        status_name=status.name[:200], applied=forward,
-                                                        received_at=utcnow()))
-            if forward:
-                conn.execute(update(postal_orders).where(postal_orders.c.tracking_number == tracking).values(
-                    status_code=status.code, status_at=status.at, final=status.code in FINAL, updated_at=utcnow()))
-            return True, forward
+                return [(False, False)] * len(statuses)
+            final, current, current_at = bool(order["final"]), int(order["status_code"]), order["status_at"]
+            outcomes = []
+            for status in statuses:
+                seen = conn.execute(select(postal_statuses.c.applied).where(
+                    postal_statuses.c.tracking_number == tracking, postal_statuses.c.status_code == status.code,
+                    postal_statuses.c.at == status.at)).first()
+                if seen is not None:
+                    outcomes.append((False, bool(seen.applied)))
+                    continue
+                forward = forward_move(final, current, current_at, status)
+                conn.execute(insert(postal_statuses).values(tracking_number=tracking, status_code=status.code,
+                                                            at=status.at, status_name=status.name[:200],
+                                                            applied=forward, received_at=utcnow()))
+                if forward:
+                    final, current, current_at = status.code in FINAL, status.code, status.at
+                    conn.execute(update(postal_orders).where(postal_orders.c.tracking_number == tracking).values(
+                        status_code=current, status_at=current_at, final=final, updated_at=utcnow()))
+                outcomes.append((True, forward))
+            return outcomes
 
     def mark_cancelled(self, tracking: str) -> None:
         with _Guard(self.engine) as conn:
