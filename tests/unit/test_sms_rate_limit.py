@@ -12,7 +12,7 @@ import pytest
 from hub.config import load_config
 from hub.contracts import InboundRequest
 from hub.runtime import HubRuntime
-from hub.store import Store, rate_limits
+from hub.store import Store, procedures, rate_limits
 from hub.store.dossiers import Acknowledged, record
 from tests.conftest import CONFIG
 
@@ -39,6 +39,7 @@ def runtimes(sandbox_config, store_url):
     yield first, second
     for rt in (first, second):
         rt.store.close()
+    procedures.install(None)    # each runtime installed its catalogue cache for check_procedure: not for later tests
 
 
 @pytest.fixture
