@@ -27,7 +27,8 @@ _CORRELATION_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("hu
 # Digits not touching other digits, so an order number or a timestamp is not half-masked.
 # boundaries exclude letters too: a digit run inside a hex serial or digest is not a personal id
 _PERSONAL_ID = re.compile(r"(?<![0-9A-Za-z])([0-9]{3})[0-9]{6}([0-9]{3})(?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+84|84|0)(?:[ .\-]?[0-9]){8,9}(?![0-9A-Za-z])")
+# mobiles are 0 + 9 digits, landlines 0 + area code + number = 0 + 10 digits (a citizen's home phone is personal too)
+_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+84|84|0)(?:[ .\-]?[0-9]){8,10}(?![0-9A-Za-z])")
 _CMND = re.compile(r"(?<![0-9A-Za-z])[0-9]{9}(?![0-9A-Za-z])")
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 

@@ -58,3 +58,10 @@ def test_monitoring_files_use_exported_metrics():
     assert {c["labels"]["role"] for c in jobs["lgsp-hub"]["static_configs"]} == {"gateway", "worker"}
     metrics.record_message("demo.ping", "accepted")
     assert b"hub_messages_total" in metrics.exposition()
+
+
+def test_landlines_are_masked_like_mobiles():
+    """A citizen may give a home landline (0 + area code + number, 11 digits): masked as a mobile is."""
+    assert mask("gọi 02773852222 hoặc 0277 385 2222") == "gọi ********222 hoặc **********222"
+    assert mask("0912345678") == "*******678"
+    assert mask("20261202045600") == "20261202045600", "a 14-digit timestamp is not a phone number"
