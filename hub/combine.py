@@ -47,11 +47,31 @@ class Combiner(Generic[T, R]):
             lead = not self._running
             self._running = True
         if not lead:
-            slot.done.wait()
+            try:
+                slot.done.wait()
+            except BaseException:
+                self._abandon(slot)   # killed while waiting (a stuck handler's timeout): never lead from the grave
+                raise
             if not slot.lead:
                 return self._answer(slot)
         self._lead()
         return self._answer(slot)
+
+    def _abandon(self, slot: _Slot[T]) -> None:
+        """A waiter that leaves: out of the queue, and the lead it was handed (if any) goes on to the next waiter.
+        Without this a killed waiter at the head of the queue was handed the lead and everyone after it waited
+        forever (seen as every outcome of a worker stuck in ``finish``)."""
+        with self._lock:
+            if slot in self._queue:
+                self._queue.remove(slot)
+            elif not slot.lead:
+                return                # in a batch being flushed: its leader answers it, nobody listens
+            if slot.lead:
+                if self._queue:
+                    self._queue[0].lead = True
+                    self._queue[0].done.set()
+                else:
+                    self._running = False
 
     def _lead(self) -> None:
         with self._lock:  # this caller's slot is first in the queue: it is always in the batch it flushes

@@ -164,3 +164,48 @@ def test_concurrent_claims_share_a_statement_and_a_delivery_is_claimed_once(stor
         won = [r for i, r in enumerate(results) if i % 6 == k and r is not None]
         assert len(won) == 1 and won[0].attempts == 1 and won[0].message.id == f"c{k}"
     assert store.claim("c0/r1", 30) is None and store.delivery_state("c0/r1")["attempts"] == 1
+
+
+class _Killed(BaseException):
+    """What eventlet raises in a green thread it kills (a stuck handler's timeout)."""
+
+
+def test_a_waiter_killed_before_its_turn_does_not_take_the_lead_to_its_grave(monkeypatch):
+    from hub import combine
+    gate, flushed = threading.Event(), []
+
+    def flush(items):  # noqa: ANN001, ANN202
+        if "first" in items:
+            gate.wait(10)
+        flushed.append(list(items))
+        return items
+
+    class Dying(threading.Event):
+        def wait(self, timeout=None):  # noqa: ANN001, ANN202
+            raise _Killed()
+
+    real = combine._Slot
+
+    def slot(item):  # noqa: ANN001, ANN202
+        s = real(item)
+        if item == "killed":
+            s.done = Dying()
+        return s
+
+    monkeypatch.setattr(combine, "_Slot", slot)
+    c = Combiner(flush)
+    results: dict[str, object] = {}
+    first = threading.Thread(target=lambda: results.update(first=c.submit("first")), daemon=True)
+    first.start()
+    time.sleep(0.1)                                        # "first" leads, its flush waits for the gate
+    with pytest.raises(_Killed):
+        c.submit("killed")                                 # queued behind it, killed while waiting
+    after = threading.Thread(target=lambda: results.update(after=c.submit("after")), daemon=True)
+    after.start()
+    time.sleep(0.1)
+    gate.set()
+    first.join(5)
+    after.join(5)
+    assert results == {"first": "first", "after": "after"}
+    assert ["killed"] not in flushed and ["after"] in flushed
+    assert c.submit("later") == "later"                    # the combiner still runs
