@@ -3,8 +3,14 @@
 Updates of one dossier must reach a partner in the order the hub accepted them, with any number of workers and
 retries. The rule, checked inside the claiming transaction: a delivery of subject S on connector C may start only
 when no delivery of S on C that was accepted earlier is still unfinished (pending, in flight or waiting for a
-retry). A delivery that must wait goes to ``retry_wait`` for :data:`WAIT_SECONDS`; the scheduler's retry sweep
-publishes it again, and it is claimed once the one before it is delivered or dead. Waiting costs no attempt.
+retry). A delivery that must wait goes to ``retry_wait`` (:data:`WAITING`). The one before it, once finished,
+releases it at once (:func:`release_next`); the scheduler's retry sweep publishes it again after
+:data:`WAIT_SECONDS` (then every :data:`WAIT_AGAIN_SECONDS`) only as a safety net, so a long queue of waiting
+updates does not churn the bus and the store. Waiting costs no attempt.
+
+The race between parking and releasing (the one before finishes while this one is being parked, so
+:func:`release_next` does not see it yet) is closed from the parking side: after its park is committed, the
+claimer looks again (:func:`unpark_if_free`). Whichever commits second sees the other's commit.
 """
 from __future__ import annotations
 
@@ -15,7 +21,8 @@ from sqlalchemy.engine import Connection
 
 from hub.store.schema import deliveries, hops, messages
 
-WAIT_SECONDS = 0.5
+WAIT_SECONDS = 0.5         # the first wait: the one before may be just finishing
+WAIT_AGAIN_SECONDS = 5.0   # later waits: the one before is slow or retrying; its finish releases this one anyway
 WAITING = "delivery.waiting_for_earlier"   # last_code while waiting: shows in the trace and `run.py trace`
 UNFINISHED = ("pending", "in_flight", "retry_wait")
 
@@ -42,8 +49,9 @@ def wait_behind(conn: Connection, delivery_id: str, blocker: str, now: datetime,
                        .where(deliveries.c.id == delivery_id, deliveries.c.state == "pending")).first()
     if row is None:
         return
+    wait = WAIT_AGAIN_SECONDS if row.last_code == WAITING else WAIT_SECONDS
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.state == "pending").values(
-        state="retry_wait", next_attempt_at=now + timedelta(seconds=WAIT_SECONDS), updated_at=now,
+        state="retry_wait", next_attempt_at=now + timedelta(seconds=wait), updated_at=now,
         last_code=WAITING, last_error=f"waiting for {blocker}"))
     if row.last_code != WAITING:
         conn.execute(insert(hops).values(message_id=row.message_id, delivery_id=delivery_id, at=now, kind="waiting",
@@ -71,3 +79,16 @@ def release_next(store: "Store", delivery_id: str) -> list["DeliveryRef"]:  # no
         moved = conn.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == "retry_wait")
                              .values(state="pending", updated_at=now))
     return [DeliveryRef(row.id, me.connector)] if moved.rowcount == 1 else []
+
+
+def unpark_if_free(store: "Store", delivery_id: str) -> bool:  # noqa: F821 - hub.store.repo types
+    """After parking ``delivery_id`` (committed): if nothing earlier is unfinished any more, it is pending again
+    and the caller may claim it now. True when it was moved."""
+    from hub.message import utcnow
+    with store._begin() as conn:
+        if earlier_unfinished(conn, delivery_id) is not None:
+            return False
+        moved = conn.execute(update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.state == "retry_wait",
+                                                      deliveries.c.last_code == WAITING)
+                             .values(state="pending", updated_at=utcnow()))
+    return moved.rowcount == 1

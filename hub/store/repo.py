@@ -35,6 +35,7 @@ from hub.store.tables_evidence import signature_evidence
 
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"[:64]
 TERMINAL = ("delivered", "dead")
+_PARKED = object()   # an ordered claim that parked the delivery behind an earlier one
 T = TypeVar("T")
 
 
@@ -237,7 +238,8 @@ class Store:
         return AcceptResult(False, row.digest, aware(row.accepted_at), [DeliveryRef(r.id, r.connector) for r in refs])
 
     # --- the dispatcher --------------------------------------------------------------------------
-    def claim(self, delivery: str, lease_seconds: float, ordered: bool = False) -> ClaimedDelivery | None:
+    def claim(self, delivery: str, lease_seconds: float, ordered: bool = False,
+              _retries: int = 2) -> ClaimedDelivery | None:
         """Start an attempt, or None when the delivery is finished, waiting for its retry time, or leased.
         ``ordered``: wait behind an earlier unfinished delivery of the same subject (hub/store/ordering.py)."""
         if ordered:
@@ -247,10 +249,15 @@ class Store:
                 blocker = ordering.earlier_unfinished(conn, delivery)
                 if blocker is not None:
                     ordering.wait_behind(conn, delivery, blocker, now, PROCESS)
-                    return None
+                    return _PARKED
                 return conn.execute(_CLAIM, {"b_ids": [delivery], "b_now": now,
                                              "b_lease": now + timedelta(seconds=lease_seconds)}).first()
             row = self._run(work)
+            if row is _PARKED:
+                # the one before may have finished while this was being parked (see hub/store/ordering.py)
+                if _retries > 0 and ordering.unpark_if_free(self, delivery):
+                    return self.claim(delivery, lease_seconds, ordered=True, _retries=_retries - 1)
+                return None
         else:
             # concurrent claims share one statement and one transaction (group commit)
             row = self._claims.submit(_Claim(delivery, lease_seconds))

@@ -94,3 +94,41 @@ def test_finishing_releases_only_the_next_waiting_update(store):
     assert [r.id for r in release_next(store, "u1/sync")] == ["u2/sync"]
     assert store.claim("u2/sync", 30, ordered=True) is not None       # no sweep needed
     assert store.delivery_state("u3/sync")["state"] == "retry_wait"   # still behind u2
+
+
+def test_a_park_that_raced_with_the_earlier_finish_is_undone_at_once(store, monkeypatch):
+    """The earlier update finished while this one was being parked (its release saw nothing to release): the
+    claimer looks again after its park is committed and takes the delivery now, not at the next sweep."""
+    from hub.store import ordering
+    accept(store, 1, 2)
+    first = store.claim("u1/sync", 30, ordered=True)
+    store.finish(first, Outcome("delivered"), [])
+    real = ordering.earlier_unfinished
+    stale_reads = iter(["u1/sync"])      # the claim's own read still saw u1 unfinished
+    monkeypatch.setattr(ordering, "earlier_unfinished", lambda conn, did: next(stale_reads, None) or real(conn, did))
+    second = store.claim("u2/sync", 30, ordered=True)
+    assert second is not None and second.attempts == 1
+
+
+def test_unpark_only_when_nothing_earlier_is_unfinished(store):
+    from hub.store.ordering import unpark_if_free
+    accept(store, 1, 2)
+    assert store.claim("u2/sync", 30, ordered=True) is None
+    assert unpark_if_free(store, "u2/sync") is False                    # u1 still pending
+    first = store.claim("u1/sync", 30, ordered=True)
+    store.finish(first, Outcome("delivered"), [])
+    assert unpark_if_free(store, "u2/sync") is True
+    assert store.delivery_state("u2/sync")["state"] == "pending"
+
+
+def test_later_waits_are_longer_so_a_queue_of_waiting_updates_does_not_churn(store):
+    from hub.store.ordering import WAIT_AGAIN_SECONDS
+    accept(store, 1, 2)
+    assert store.claim("u2/sync", 30, ordered=True) is None
+    time.sleep(WAIT_SECONDS + 0.05)
+    assert [r.id for r in store.due_retries()] == ["u2/sync"]          # the safety net publishes it again
+    before = utcnow()
+    assert store.claim("u2/sync", 30, ordered=True) is None            # u1 still unfinished: waits again, longer
+    due = store.delivery_state("u2/sync")["next_attempt_at"]
+    due = due if due.tzinfo else due.replace(tzinfo=before.tzinfo)
+    assert due - before >= timedelta(seconds=WAIT_AGAIN_SECONDS - 0.5)
