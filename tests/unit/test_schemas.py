@@ -5,7 +5,6 @@ import copy
 import json
 import pathlib
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -330,14 +329,3 @@ def test_catalogue_from_a_copied_directory_works(tmp_path: pathlib.Path) -> None
     catalog = SchemaCatalog(_copy_catalogue(tmp_path))
     assert catalog.validate_payload("demo.ping", {"text": "xin chào"}) == []
 
-
-# --- speed: validation is on the hot path (DESIGN.md: ~1 ms of hub overhead per message) ---------
-def test_demo_ping_validation_is_fast(catalog: SchemaCatalog) -> None:
-    envelope = {"id": "bench-1", "type": "demo.ping", "payload": {"text": "hello", "seq": 1}}
-    rounds = 2000
-    start = time.perf_counter()
-    for _ in range(rounds):
-        catalog.validate_envelope(envelope)
-        catalog.validate_payload("demo.ping", envelope["payload"])
-    per_message = (time.perf_counter() - start) / rounds
-    assert per_message < 300e-6, f"{per_message * 1e6:.0f} µs per message"    # ~35 µs measured on 2 cores
