@@ -70,3 +70,12 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/hub.db"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(autouse=True)
+def _no_procedure_catalogue_left_installed():
+    """A HubRuntime installs its store's procedure catalogue process-wide (for the check_procedure step); a test
+    that builds one without stopping it must not leave it to the next test, whose store is another."""
+    yield
+    from hub.store import procedures
+    procedures.install(None)

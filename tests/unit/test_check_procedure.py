@@ -31,6 +31,11 @@ def catalogue(tmp_path_factory):
     store.close()
 
 
+@pytest.fixture(autouse=True)
+def installed(catalogue):
+    procedures.install(catalogue)   # per test: tests/conftest.py uninstalls it after each test
+
+
 def dossier(**changes):
     payload = copy.deepcopy(SYNC)
     payload.update(changes)
