@@ -76,6 +76,10 @@ class Pipeline:
                 return fn(body, ctx)
             except DeliveryError:
                 raise
+            except HubError as exc:
+                if exc.code == errors.STUCK:   # the handler's own time bound, not this message's fault: requeued
+                    raise
+                raise PermanentError(errors.DLV_TRANSFORM, f"transform {step.name}: {type(exc).__name__}: {exc}") from exc
             except Exception as exc:  # a transform is pure: any failure is this message's fault (poison)
                 raise PermanentError(errors.DLV_TRANSFORM, f"transform {step.name}: {type(exc).__name__}: {exc}") from exc
         if step.kind == "validate":
@@ -129,6 +133,8 @@ class Pipeline:
                     breaker.record_failure() if exc.code in PARTNER_DOWN else breaker.record_success()
                 raise
             except HubError as exc:
+                if exc.code == errors.STUCK:  # the handler ran past its lease (hub/services/dispatcher.py) while
+                    raise                     # waiting here: requeued, never a dead letter (order of a dossier!)
                 if breaker:
                     breaker.record_success()  # the partner answered, with a refusal
                 raise PermanentError(exc.code, exc.detail) from exc
