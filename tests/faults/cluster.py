@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import yaml
 
 from tests.conftest import ROOT, free_port
+from tests.faults.diagnose import diagnose
 from tests.harness import TOKEN, wait_until
 
 AMQP_BASE = "amqp://guest:guest@127.0.0.1:5672"
@@ -207,6 +208,8 @@ def count(cluster: Cluster, accepted: set[str], expect_dead: set[str] = frozense
     partner effects per id from the simulators (which apply each idempotency key once)."""
     states = cluster.drain(accepted)
     lost = sorted(m for m in accepted if m not in states or any(s not in ("delivered", "dead") for s in states[m].values()))
+    if lost:  # did not settle: print what a developer needs to find out why (shown with the failure)
+        print(diagnose(cluster))
     unexpected = sorted(m for m in states if m not in accepted)
     dead = sorted(m for m in accepted if m in states and any(s == "dead" for s in states[m].values()))
     keys = cluster.echo_keys()
