@@ -20,8 +20,20 @@ SLOW_MS = 2000.0   # a connector probe slower than this shows as "slow" on the d
 STARTED = time.time()
 
 
-def liveness() -> dict[str, Any]:
-    return {"status": "ok", "uptime_s": round(time.time() - STARTED, 1)}
+def liveness(runtime: Any = None) -> dict[str, Any]:
+    """The process answers (HTTP 200 always: restarting it would not mend a key or a partner). The body also
+    carries what this process knows without asking anyone - its signing keys and its circuit breakers - and is
+    red (``status: degraded``) when a key cannot sign or a breaker is open. No store, bus or partner is probed
+    here: that is /readyz."""
+    body: dict[str, Any] = {"status": "ok", "uptime_s": round(time.time() - STARTED, 1)}
+    if runtime is None:
+        return body
+    body["signing"] = signing_state(runtime)
+    breakers = getattr(runtime, "breakers", {}) or {}
+    body["circuits"] = {name: b.state for name, b in sorted(breakers.items())}
+    if body["signing"]["state"] != "up" or "open" in body["circuits"].values():
+        body["status"] = "degraded"
+    return body
 
 
 def _probe(fn: Any) -> tuple[str, str]:

@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 import eventlet
@@ -59,16 +60,17 @@ def service_classes(runtime: HubRuntime, role: str) -> list[tuple[type, int]]:
     return classes
 
 
-def metrics_app() -> Any:
+def metrics_app(runtime: Any = None) -> Any:
     """``/metrics`` and ``/healthz`` of this process, for a process without the gateway's HTTP server (a worker):
     the same handlers as the gateway's (hub/web/ops.py), nothing else. No login, like on the gateway: keep the
     port on the internal network (README, "Operations")."""
     pages = {"/metrics": ops.metrics_page, "/healthz": ops.healthz}
+    holder = SimpleNamespace(runtime=runtime)   # /healthz shows this worker's keys and circuit breakers
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         handler = pages.get(request.path) if request.method in ("GET", "HEAD") else None
-        response = handler(None, request) if handler else Response("not found", status=404)
+        response = handler(holder, request) if handler else Response("not found", status=404)
         return response(environ, start_response)
     return app
 
@@ -105,7 +107,8 @@ class HubProcess:
         sock = eventlet.listen((self.config.settings.http_host, self.metrics_port))
         host, port = sock.getsockname()[:2]
         self.metrics_address = (host, port)
-        self.metrics_server = eventlet.spawn(eventlet.wsgi.server, sock, metrics_app(), log=_QuietLog(), max_size=16)
+        self.metrics_server = eventlet.spawn(eventlet.wsgi.server, sock, metrics_app(self.runtime), log=_QuietLog(),
+                                            max_size=16)
         log.info("metrics of this %s process at http://%s:%d/metrics", self.role, host, port)
 
     def stop(self) -> None:

@@ -20,8 +20,8 @@ def metrics_page(ui: Any, request: Request) -> Response:
 
 
 def healthz(ui: Any, request: Request) -> Response:
-    """Liveness: answering at all is the proof."""
-    return _json(200, health.liveness())
+    """Liveness: answering at all is the proof; the body adds signing keys and circuit breakers (hub.health)."""
+    return _json(200, health.liveness(getattr(ui, "runtime", None)))
 
 
 def readyz(ui: Any, request: Request) -> Response:

@@ -191,6 +191,23 @@ def test_liveness_readiness_and_metrics(client, runtime):
     assert client.get("/healthz").status_code == 200
 
 
+def test_healthz_shows_signing_keys_and_circuit_breakers_and_stays_200(client, runtime):
+    """Liveness (HTTP 200 while the process answers) whose body turns red when this process's breaker for a
+    partner is open or a signing key cannot sign (issues 3 and 4)."""
+    body = client.get("/healthz").json
+    assert body["status"] == "ok" and body["signing"]["state"] == "up"
+    assert body["circuits"]["echo"] == "closed"
+    breaker = runtime.breakers["echo"]
+    for _ in range(breaker.policy.failures):
+        breaker.record_failure()
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json["status"] == "degraded" and r.json["circuits"]["echo"] == "open"
+    runtime.keyring.usable = lambda: [type("P", (), {"key": "agency", "detail": "certificate expired"})()]
+    breaker.record_success()
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json["status"] == "degraded" and r.json["signing"]["state"] == "down"
+
+
 def test_static_assets_are_served_and_nothing_else(client):
     assert client.get("/ui/static/app.css").status_code == 200
     assert client.get("/ui/static/..%2Fauth.py").status_code == 404
