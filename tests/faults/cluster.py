@@ -209,7 +209,10 @@ def count(cluster: Cluster, accepted: set[str], expect_dead: set[str] = frozense
     states = cluster.drain(accepted)
     lost = sorted(m for m in accepted if m not in states or any(s not in ("delivered", "dead") for s in states[m].values()))
     if lost:  # did not settle: print what a developer needs to find out why (shown with the failure)
-        print(diagnose(cluster))
+        report = diagnose(cluster)
+        print(report)
+        # also past pytest's capture, so it reaches the CI log even when a rerun of the test then passes
+        sys.__stderr__.write(f"\n=== fault run did not settle: {len(lost)} lost ===\n{report[-20000:]}\n")
     unexpected = sorted(m for m in states if m not in accepted)
     dead = sorted(m for m in accepted if m in states and any(s == "dead" for s in states[m].values()))
     keys = cluster.echo_keys()
