@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-import pytest
 
 from hub import registry
 from hub.contracts import InboundRequest
@@ -19,14 +18,6 @@ from tests.contract.kit import StubContext, delivery_for
 VIETNAM = timezone(timedelta(hours=7))
 CODE = "000.00.14.H20-231120-0007"
 MADE = datetime(2023, 11, 20, 9, 30, tzinfo=VIETNAM)          # 02:30 UTC
-
-
-@pytest.fixture
-def store(store_url):
-    s = Store(store_url)
-    s.migrate()
-    yield s
-    s.close()
 
 
 def acknowledge(store: Store, status: int, made: datetime, message_id: str) -> None:

@@ -71,14 +71,6 @@ def ping(i: str) -> Message:
     return Message(id=i, type="demo.ping", source="demo", payload={"text": "xin chào"}, subject="S-1")
 
 
-@pytest.fixture
-def store(store_url):
-    s = Store(store_url)
-    s.migrate()
-    yield s
-    s.close()
-
-
 def test_concurrent_accepts_commit_each_message_once_with_duplicates_answered(store):
     # ids 0..9 twice each, at once: a duplicate inside one batch makes the batch fall back to one-by-one
     results = _together(20, lambda i: store.accept(ping(f"g{i % 10}"), f"d{i % 10}", [("r1", "echo")],

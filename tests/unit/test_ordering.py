@@ -4,19 +4,10 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
 
 from hub.message import Message, utcnow
 from hub.store import HopRecord, Outcome, Store, dossiers
 from hub.store.ordering import WAIT_SECONDS, WAITING, release_next
-
-
-@pytest.fixture
-def store(store_url):
-    s = Store(store_url)
-    s.migrate()
-    yield s
-    s.close()
 
 
 def update(i: int, subject: str = "000.00.14.H20-231120-0001") -> Message:

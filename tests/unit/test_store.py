@@ -3,21 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from hub.message import Message, utcnow
-from hub.store import HopRecord, Outcome, Store
+from hub.store import HopRecord, Outcome
 from hub.store.schema import metadata
-
-
-@pytest.fixture
-def store(store_url):
-    s = Store(store_url)
-    s.migrate()
-    yield s
-    s.close()
 
 
 def ping(i: str = "m1") -> Message:
