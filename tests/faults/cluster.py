@@ -138,13 +138,18 @@ class Cluster:
     def submit(self, ids: list[str], text: str = "notify: hồ sơ {id}", clients: int = 10,
                deadline: float = 120) -> set[str]:
         """Send each id until the hub accepts it (503 is retried with the same id, as clients must)."""
-        def send(chunk: list[str]) -> set[str]:
+        bodies = [{"id": mid, "type": "demo.ping", "payload": {"text": text.format(id=mid), "seq": 1}} for mid in ids]
+        return self.post_in_order([bodies[i::clients] for i in range(clients)], deadline)
+
+    def post_in_order(self, streams: list[list[dict]], deadline: float = 120) -> set[str]:
+        """One client per stream, each posting its messages (with ids) one after the other, a message only once the
+        previous one was accepted; 503 is retried with the same id, as clients must. Returns the accepted ids."""
+        def send(stream: list[dict]) -> set[str]:
             session = requests.Session()
             session.trust_env = False
             session.headers["Authorization"] = f"Bearer {TOKEN}"
             accepted = set()
-            for mid in chunk:
-                body = {"id": mid, "type": "demo.ping", "payload": {"text": text.format(id=mid), "seq": 1}}
+            for body in stream:
                 end = time.monotonic() + deadline
                 while time.monotonic() < end:
                     try:
@@ -153,14 +158,14 @@ class Cluster:
                         time.sleep(0.2)
                         continue
                     if r.status_code == 202:
-                        accepted.add(mid)
+                        accepted.add(body["id"])
                         break
-                    assert r.status_code == 503, f"{mid}: unexpected {r.status_code} {r.text[:300]}"
+                    assert r.status_code == 503, f"{body['id']}: unexpected {r.status_code} {r.text[:300]}"
                     time.sleep(min(float(r.headers.get("Retry-After", 1)), 1))
             return accepted
 
-        with ThreadPoolExecutor(clients) as pool:
-            return set().union(*pool.map(send, [ids[i::clients] for i in range(clients)]))
+        with ThreadPoolExecutor(len(streams)) as pool:
+            return set().union(*pool.map(send, streams))
 
     def states(self) -> dict[str, dict[str, str]]:
         with self.engine.connect() as conn:
