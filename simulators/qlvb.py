@@ -9,6 +9,8 @@
   original sender's inbox (status propagation) and the document leaves the receiver's list
 * ``POST /_inject``   ``{"payload": <document.send>, "tamper": false}``: another province's agency sends a
   document, signed with the sandbox ``qlvb`` key (``tamper`` changes the subject after signing)
+* ``POST /_inject_raw?from=&to=`` the request body queued as is, for ``to`` (tests: forged or hostile edXML
+  reaching a running hub exactly as the axis would hand it over)
 * ``GET  /_stats``      documents, statuses received per document
 """
 from __future__ import annotations
@@ -47,6 +49,7 @@ class QlvbSimulator(SimulatorApp):
         for method, path, handler in (("GET", "/getAgenciesList", self.agencies), ("POST", "/sendEdoc", self.send_edoc),
                                       ("GET", "/getReceivedEdocList", self.received_list), ("GET", "/getEdoc", self.get_edoc),
                                       ("POST", "/updateStatus", self.update_status), ("POST", "/_inject", self.inject),
+                                      ("POST", "/_inject_raw", self.inject_raw),
                                       ("GET", "/_stats", self.stats)):
             self.route(method, path, handler)
 
@@ -134,6 +137,12 @@ class QlvbSimulator(SimulatorApp):
         receivers = [t["organ_id"] for t in spec["payload"]["to"]]
         return json_response({"status": "OK", "DocId": self._queue(data, spec["payload"]["from"]["organ_id"], receivers,
                                                                     "document")})
+
+    def inject_raw(self, request: Request) -> Response:
+        sender, receiver = request.args.get("from", ""), request.args.get("to", "")
+        if receiver not in AGENCIES:
+            return json_response({"status": "FAIL", "ErrorDesc": "Đơn vị nhận không có trong danh mục"}, 400)
+        return json_response({"status": "OK", "DocId": self._queue(request.get_data(), sender, [receiver], "document")})
 
     def stats(self, request: Request) -> Response:
         with self.lock:
