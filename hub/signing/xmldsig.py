@@ -9,7 +9,8 @@ Verification closes signxml's traps before signxml runs:
 
 * trust: the partner's own store only (pinned certificates, or a chain to its CAs); signxml gets the already
   validated leaf as ``x509_cert`` so it never falls back to public web CAs;
-* location: exactly one ``ds:Signature`` in the whole document, at ``signature_xpath``;
+* location: exactly one ``ds:Signature`` in the whole document, at ``signature_xpath``, with no ``ds:Object``
+  (nothing in one could be signed: see references);
 * references: exactly ``expect_references``, each ``""`` or ``#id`` naming a unique element that *contains*
   the signature, so a signed element moved out of place (wrapping) is refused even when its digest still matches;
 * algorithms, transforms, key sizes and certificate dates from :mod:`hub.signing.policy`, checked at the
@@ -180,6 +181,10 @@ def _locate(root: etree._Element, signature_xpath: str, namespaces: Mapping[str,
                              f"expected one ds:Signature at {signature_xpath}, found {len(hits)}")
     if len(everywhere) > 1:
         raise SignatureError(WRAPPING, f"{len(everywhere)} ds:Signature elements; exactly one is accepted")
+    # Every reference must contain the signature (_check_signed_info), so nothing inside a ds:Object can be
+    # signed: an Object is unsigned content riding in the evidence, the classic home of a wrapped forged copy.
+    if hits[0].find("ds:Object", NAMESPACES) is not None:
+        raise SignatureError(WRAPPING, "ds:Object in the signature: its content is signed by nothing")
     return hits[0]
 
 

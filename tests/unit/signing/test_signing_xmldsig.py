@@ -171,6 +171,18 @@ def test_second_signature_elsewhere(keyring: KeyRing) -> None:
     assert rejected(etree.tostring(doc), keyring) == "signature.wrapping"
 
 
+def test_forged_copy_in_a_ds_object(keyring: KeyRing) -> None:
+    """Enveloped: the transform drops the whole ds:Signature, so an Object added after signing breaks no digest;
+    the forged header in it would ride along in the evidence bytes. Refused as wrapping."""
+    doc = etree.fromstring(signed_bytes(keyring))
+    signature = doc.find(f".//{{{DS}}}Signature")
+    forged = copy.deepcopy(doc.find(f"{{{EDXML}}}edXMLHeader"))
+    forged.remove(forged.find(f".//{{{DS}}}Signature"))
+    forged.find(f".//{{{EDXML}}}Subject").text = "Quyết định giả mạo"
+    etree.SubElement(signature, f"{{{DS}}}Object").append(forged)
+    assert rejected(etree.tostring(doc), keyring) == "signature.wrapping"
+
+
 def test_signature_not_at_expected_location(keyring: KeyRing, pki) -> None:
     data = raw_sign(edxml(), pki.load_key("agency"), [pki.load_cert("agency")], parent=None)   # at the root
     assert rejected(data, keyring) == "signature.wrapping"
