@@ -394,3 +394,16 @@ def test_a_jws_is_checked_against_the_nfc_text_the_gateway_stored(edge_hub, ring
     assert _settled(edge_hub, mid)[0] == "delivered"
     [(detail,)] = _db(edge_hub, "select detail from hops where message_id = ? and kind = 'verified'", mid)
     assert f"sha256={hashlib.sha256(DEPARTMENT.encode()).hexdigest()}" in detail, detail   # the NFC bytes
+
+
+def test_zz_nothing_unmasked_in_this_hubs_log_metrics_traces_or_evidence(edge_hub):
+    """Last in the module: the forged documents and tokens above carried a citizen id and a phone number."""
+    from tests.security.test_zz_sweep import _clean
+    _clean(edge_hub.log(), "the hub's log")
+    _clean(requests.get(edge_hub.url + "/metrics", timeout=10).text, "/metrics")
+    _clean(json.dumps(_axis(edge_hub, "/_stats")), "the axis's view of our refusals")
+    for table, column in (("hops", "detail"), ("deliveries", "last_error"), ("dead_letters", "reason"),
+                          ("signature_evidence", "data"), ("signature_evidence", "meta")):
+        _clean("\n".join(str(row[0]) for row in _db(edge_hub, f"select {column} from {table}")), f"{table}.{column}")
+    evidence = [row[0] for row in _db(edge_hub, "select data from signature_evidence")]
+    assert evidence and all(value.startswith("f1:") for value in evidence), "signed documents at rest in clear"
