@@ -5,8 +5,8 @@ or refused, and the sync lag of every status of every dossier is recorded.
 
 The cluster (gateway + workers on a fresh vhost and database) is the fault harness's (tests/faults/cluster.py); the
 scenario is tests/e2e/test_dvcqg_e2e.py's. Dossiers per agency: ``HUB_E2E_DVCQG_DOSSIERS``, default 10 (1,600
-messages, 4.5 minutes measured on the shared 2-core machine at load ~11); the issue's 50 (8,000 messages, 5 min 50 s
-measured at load ~8) is run on demand: ``HUB_E2E_DVCQG_DOSSIERS=50 pytest tests/e2e/test_dvcqg_cluster_e2e.py``.
+messages: 79 s measured on the shared 2-core machine at load ~3, 4.5 min at load ~11); the issue's 50 (8,000
+messages: 4 min 43 s at load ~5) is run on demand: ``HUB_E2E_DVCQG_DOSSIERS=50 pytest tests/e2e/test_dvcqg_cluster_e2e.py``.
 """
 from __future__ import annotations
 
