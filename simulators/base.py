@@ -95,6 +95,9 @@ class SimulatorApp:
             if not endpoint.endswith("/_faults") and not request.path.rsplit("/", 1)[-1].startswith("_"):
                 fault = self.faults.apply(request)
                 if fault is not None:
+                    # read the request as a real server does: a body left unread makes werkzeug drain it with a
+                    # blocking read after the answer, while the client waits for the answer's promised bytes
+                    request.get_data()
                     return fault(environ, start_response)  # type: ignore[operator]
             response = self.handlers[endpoint](request, **args)
         except HTTPException as exc:
@@ -104,5 +107,8 @@ class SimulatorApp:
 
 class _Truncated:
     def __call__(self, environ: dict, start_response: Callable) -> Any:
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "4096")])
+        # Connection: close - else a keep-alive server waits for the next request while the client waits for the
+        # promised bytes, and the "cut" becomes a read timeout
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "4096"),
+                                  ("Connection", "close")])
         return [b'{"partial": ']

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import http.server
+# from-import, never `http.server.X`: importing eventlet.wsgi (hub.services) leaves the `http` package's
+# `server` attribute pointing at eventlet's green copy, whose shutdown() then waits on a green lock forever
+from http.server import BaseHTTPRequestHandler, HTTPServer
 import json
 import re
 import subprocess
@@ -102,7 +104,7 @@ def test_json_route_sends_detached_jws_over_the_exact_bytes(keyring: KeyRing) ->
     from connectors.rest import RestConnector
     received: dict[str, Any] = {}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             received["body"] = self.rfile.read(int(self.headers["Content-Length"]))
             received["headers"] = dict(self.headers)
@@ -114,7 +116,7 @@ def test_json_route_sends_detached_jws_over_the_exact_bytes(keyring: KeyRing) ->
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
