@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from hub import faultpoints, metrics, registry
 from hub.bus import Bus
@@ -16,6 +16,7 @@ from hub.gateway import Gateway
 from hub.logging import message_context
 from hub.pipeline import Pipeline
 from hub.signing.service import SigningService
+from hub.startup import until_up
 from hub.store.codec import for_config as store_codec
 from hub.store import ClaimedDelivery, DeliveryRef, Store
 from hub.store import ordering, procedures
@@ -68,11 +69,16 @@ class HubRuntime:
         self.gateway = Gateway(config, self.store, catalog, self.bus.publish)
         procedures.install(procedures.CachedCatalogue(self.store))  # for the check_procedure step
 
-    def start(self) -> None:
-        self.store.migrate()
-        self.bus.declare()
+    def start(self, cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Migrate the store, declare the bus topology, start the connectors. The store and the bus are waited
+        for while they are unreachable (hub/startup.py). False when ``cancelled`` turned true meanwhile."""
+        if until_up("the store", self.store.migrate, cancelled) is None and cancelled():
+            return False
+        if until_up("the bus", self.bus.declare, cancelled) is None and cancelled():
+            return False
         for connector in self.connectors.values():
             connector.start()
+        return True
 
     def stop(self) -> None:
         for connector in self.connectors.values():

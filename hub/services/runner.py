@@ -87,17 +87,20 @@ class HubProcess:
         self.metrics_server: Any = None
         self.metrics_address: tuple[str, int] | None = None
 
-    def start(self) -> None:
+    def start(self, cancelled: Any = lambda: False) -> bool:
+        """False when told to stop while waiting for the store or the bus (nothing else was started)."""
         s = self.config.settings
         if s.simulators and s.sandbox and self.role in ("all", "gateway"):
             app, self.simulators = simulators_app()
             sock = eventlet.listen((s.sim_host, s.sim_port))
             self.sim_server = eventlet.spawn(eventlet.wsgi.server, sock, app, log=_QuietLog(), max_size=1000)
-        self.runtime.start()
+        if not self.runtime.start(cancelled):
+            return False
         if self.metrics_port is not None:
             self._serve_metrics()
         for cls, workers in service_classes(self.runtime, self.role):
             self.supervisor.start(cls, nameko_config(self.config, workers))
+        return True
 
     def _serve_metrics(self) -> None:
         # A worker has no gateway service to attach the scrape-time state: attach only its own (circuits), the
@@ -178,7 +181,10 @@ def serve(config: HubConfig, role: str = "all", workers: int = 0, worker_argv: l
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     diagnostics.install()  # kill -USR2 <pid>: every green thread's stack to the log
-    process.start()
+    if not process.start(cancelled=stopping.ready):   # waits while the store or the bus is not up yet
+        print("stopped before the store and the bus were reachable", flush=True)
+        process.stop()
+        return 0
     if pool:
         pool.start()
     print(banner(config, process.role, process.metrics_address)
