@@ -49,7 +49,7 @@ def browser():
                  "--lang=vi"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.implicitly_wait(5)
+    driver.implicitly_wait(15)   # a cold CI machine: the first login (scrypt) and page loads take their time
     yield driver
     driver.quit()
 
@@ -85,7 +85,7 @@ def test_login_search_timeline_and_replay(browser, hub):
     browser.find_element(By.ID, "password").send_keys("sandbox-operator")
     shot(browser, "1-login")
     browser.find_element(By.ID, "login-submit").click()
-    assert "Tổng quan" in browser.page_source
+    assert wait_for_page(browser, "Tổng quan"), browser.page_source[-500:]
     shot(browser, "2-overview")
 
     browser.get(hub.url + "/ui/search")
@@ -133,6 +133,12 @@ def ensure_logged_in(browser, hub) -> None:  # noqa: ANN001
         browser.find_element(By.ID, "username").send_keys("viewer")
         browser.find_element(By.ID, "password").send_keys("sandbox-viewer")
         browser.find_element(By.ID, "login-submit").click()
+        assert wait_for_page(browser, "Tổng quan"), browser.page_source[-500:]
+
+
+def wait_for_page(browser, text: str, timeout: float = 30) -> bool:  # noqa: ANN001
+    """page_source does not wait for the navigation a click started (find_element does, implicitly)."""
+    return bool(wait_until(lambda: text in browser.page_source, timeout=timeout, interval=0.2))
 
 
 def test_sync_lag_search_by_agency_and_signature_results(browser, hub):
