@@ -67,11 +67,7 @@ class Combiner(Generic[T, R]):
             elif not slot.lead:
                 return                # in a batch being flushed: its leader answers it, nobody listens
             if slot.lead:
-                if self._queue:
-                    self._queue[0].lead = True
-                    self._queue[0].done.set()
-                else:
-                    self._running = False
+                self._pass_lead()
 
     def _lead(self) -> None:
         with self._lock:  # this caller's slot is first in the queue: it is always in the batch it flushes
@@ -85,14 +81,18 @@ class Combiner(Generic[T, R]):
         finally:
             # hand the lead to the oldest waiter (or stand down) even if this green thread is being killed
             with self._lock:
-                if self._queue:
-                    self._queue[0].lead = True
-                    self._queue[0].done.set()
-                else:
-                    self._running = False
+                self._pass_lead()
         for s, r in zip(batch, results):
             s.result = r
             s.done.set()
+
+    def _pass_lead(self) -> None:
+        """With the lock held: the oldest waiter leads the next flush, or nobody is running any more."""
+        if self._queue:
+            self._queue[0].lead = True
+            self._queue[0].done.set()
+        else:
+            self._running = False
 
     @staticmethod
     def _answer(slot: _Slot[T]) -> R:
