@@ -122,16 +122,21 @@ def test_concurrent_sends_share_batches_and_each_gets_its_own_answer(sim):
     assert sim.app.calls["DongBoHoSoMC"] <= 3        # batched, not one call per dossier
 
 
+def send_concurrently(conn, deliveries, timeout: float) -> None:  # noqa: ANN001
+    """One thread per delivery, as concurrent dispatchers call a connector, so the batcher joins them."""
+    threads = [threading.Thread(target=conn.send, args=(d,)) for d in deliveries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+
+
 def test_session_expiry_mid_batch_renews_once(sim):
     conn = make_connector("dvcqg", options(sim, batch_max_size=10, batch_max_wait=0.1))
     conn.send(sync_delivery())
     requests.post(f"{sim.url}/_config", json={"expire_sessions": True}, timeout=5)
     deliveries = [sync_delivery() for _ in range(10)]
-    threads = [threading.Thread(target=conn.send, args=(d,)) for d in deliveries]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
+    send_concurrently(conn, deliveries, 10)
     assert all(inspect(sim, d.message.payload["dossier_code"])["status"] == 1 for d in deliveries)
     assert sim.app.logins == 2
 
@@ -151,21 +156,13 @@ def test_session_expiring_between_a_batchs_calls_renews_once_and_loses_nothing(s
 
     sim.app.services["TraCuuHoSo"] = lookup_then_forget
     deliveries = [sync_delivery() for _ in range(8)]
-    threads = [threading.Thread(target=conn.send, args=(d,)) for d in deliveries]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(15)
+    send_concurrently(conn, deliveries, 15)
     codes = [d.message.payload["dossier_code"] for d in deliveries]
     assert sorted(looked) == sorted(codes) and sim.app.calls["DongBoHoSoMC"] == 1
     assert all(inspect(sim, code)["history"] == [1] for code in codes)
     assert sim.app.logins == 2
     sim.app.sessions.clear()                    # expired again: the steps' batch renews once more
-    threads = [threading.Thread(target=conn.send, args=(step_delivery(code, "Tiếp nhận"),)) for code in codes]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(15)
+    send_concurrently(conn, [step_delivery(code, "Tiếp nhận") for code in codes], 15)
     assert all([s["NoiDungXuLy"] for s in inspect(sim, code)["steps"]] == ["Tiếp nhận"] for code in codes)
     assert sim.app.logins == 3
     conn.stop()
