@@ -19,7 +19,10 @@ def _green() -> bool:
     return "eventlet" in sys.modules and __import__("eventlet.patcher").patcher.is_monkey_patched("socket")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, autocommit: bool = False) -> Engine:
+    """``autocommit`` (PostgreSQL only): every statement is its own transaction, for the store's one-query group
+    commits (hub/store/onetrip.py); a pool of its own, so no connection switches mode back and forth (psycopg2
+    does not make that free)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -49,8 +52,11 @@ def make_engine(url: str) -> Engine:
         # No pool_pre_ping (a SELECT 1 round trip at every checkout, 8 % of the gateway's time): a pooled
         # connection the server closed is noticed at checkout without a round trip (_closed_by_server), and the
         # store's hot paths run once more on a fresh connection when one dies in use anyway (Store._run).
-        engine = create_engine(url, pool_size=6, max_overflow=4, pool_timeout=10,
-                               connect_args={"connect_timeout": 5})
+        # The hot paths' group commits hold at most one connection each at a time (accepts, claims, outcomes):
+        # 3 + 1 for them, 6 + 2 for everything else: at most 12 per process.
+        sizes = {"pool_size": 3, "max_overflow": 1} if autocommit else {"pool_size": 6, "max_overflow": 2}
+        engine = create_engine(url, **sizes, pool_timeout=10, connect_args={"connect_timeout": 5},
+                               **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
         event.listen(engine, "checkout", _drop_if_closed_by_server)
         return engine
     return create_engine(url)

@@ -28,7 +28,7 @@ from hub.store.codec import Codec
 from hub.store.codec import load as load_codec
 from hub.store.codec import sandbox_dir
 from hub.store.engine import make_engine, migrate
-from hub.store import ordering
+from hub.store import onetrip, ordering
 from hub.store.evidence import evidence_row
 from hub.store.schema import dead_letters, deliveries, hops, messages
 from hub.store.tables_evidence import signature_evidence
@@ -147,6 +147,10 @@ class Store:
     def __init__(self, url: str, codec: Codec | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # PostgreSQL: each group commit of the hot paths is one query, one round trip (hub/store/onetrip.py),
+        # on connections that are always in autocommit
+        self._one_trip = self.engine.dialect.name == "postgresql"
+        self.hot_engine = make_engine(url, autocommit=True) if self._one_trip else self.engine
         # payloads at rest are encrypted (hub/store/codec.py); keys load once per process, never per message
         self.codec = codec if codec is not None else load_codec(sandbox_dir(url))
         # group commits (hub/combine.py): the gateway's accepts and the dispatchers' outcomes, one transaction each
@@ -159,26 +163,27 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.hot_engine.dispose()
 
     def ping(self) -> None:
         with self._begin() as conn:
             conn.execute(select(1))
 
-    def _begin(self):  # noqa: ANN202 - a context manager from SQLAlchemy
-        return _Guard(self.engine)
+    def _begin(self, autocommit: bool = False):  # noqa: ANN202 - a context manager from SQLAlchemy
+        return _Guard(self.hot_engine if autocommit else self.engine, autocommit)
 
-    def _run(self, work: Callable[[Any], T]) -> T:
+    def _run(self, work: Callable[[Any], T], autocommit: bool = False) -> T:
         """``work(conn)`` in one transaction, once more on a fresh connection when the first one turned out dead
         (the database restarted since it was pooled: there is no pre-ping, hub/store/engine.py). Only the hot paths
         use it, and only where running twice is harmless: an accept committed just before the connection died
         comes back as a duplicate id (answered as such); a claim as already leased (the stale sweep takes it)."""
         try:
-            with self._begin() as conn:
+            with self._begin(autocommit) as conn:
                 return work(conn)
         except UnavailableError as exc:
             if not (isinstance(exc.__cause__, DBAPIError) and exc.__cause__.connection_invalidated):
                 raise
-        with self._begin() as conn:
+        with self._begin(autocommit) as conn:
             return work(conn)
 
     # --- the gateway -----------------------------------------------------------------------------
@@ -201,7 +206,7 @@ class Store:
     def _accept_batch(self, batch: list[_Accept]) -> list[AcceptResult | Exception]:
         if len(batch) > 1:
             try:
-                self._run(lambda conn: self._write_accepts(conn, batch))
+                self._run(lambda conn: self._write_accepts(conn, batch), autocommit=self._one_trip)
                 return [a.result() for a in batch]
             except UnavailableError:
                 raise  # the store is away: every request of the batch answers 503
@@ -211,7 +216,7 @@ class Store:
 
     def _accept_alone(self, accept: _Accept) -> AcceptResult | Exception:
         try:
-            self._run(lambda conn: self._write_accepts(conn, [accept]))
+            self._run(lambda conn: self._write_accepts(conn, [accept]), autocommit=self._one_trip)
             return accept.result()
         except IntegrityError:
             try:
@@ -222,11 +227,16 @@ class Store:
             return exc
 
     def _write_accepts(self, conn, batch: list[_Accept]) -> None:  # noqa: ANN001
-        conn.execute(insert(messages), [a.message for a in batch])
         rows = [r for a in batch for r in a.deliveries]
+        hop_rows, kept = [h for a in batch for h in a.hops], [e for a in batch for e in a.evidence]
+        if self._one_trip:  # conn is in autocommit: the statements below are one implicit transaction
+            onetrip.run(conn, lambda s: s.insert(messages, [a.message for a in batch]).insert(deliveries, rows)
+                        .insert(hops, hop_rows).insert(signature_evidence, kept))
+            return
+        conn.execute(insert(messages), [a.message for a in batch])
         if rows:
             conn.execute(insert(deliveries), rows)
-        self._insert_hops(conn, [h for a in batch for h in a.hops], [e for a in batch for e in a.evidence])
+        self._insert_hops(conn, hop_rows, kept)
 
     def _existing(self, message_id: str) -> AcceptResult:
         with self._begin() as conn:
@@ -277,7 +287,8 @@ class Store:
                 for row in conn.execute(_CLAIM, {"b_ids": ids, "b_now": now,
                                                  "b_lease": now + timedelta(seconds=lease)}).all():
                     won[row.id] = row
-        self._run(work)
+        # one UPDATE ... RETURNING per lease length: in autocommit each is its own transaction, one round trip
+        self._run(work, autocommit=self._one_trip)
         # the same delivery twice in one batch (a redelivered bus message): only the first caller gets the attempt
         return [won.pop(c.delivery, None) for c in batch]
 
@@ -299,7 +310,7 @@ class Store:
     def _finish_batch(self, batch: list[_Finish]) -> list[None | Exception]:
         if len(batch) > 1:
             try:
-                self._run(lambda conn: self._write_finishes(conn, batch))
+                self._run(lambda conn: self._write_finishes(conn, batch), autocommit=self._one_trip_finish(batch))
                 return [None] * len(batch)
             except UnavailableError:
                 raise
@@ -308,13 +319,30 @@ class Store:
         results: list[None | Exception] = []
         for item in batch:
             try:
-                self._run(lambda conn, item=item: self._write_finishes(conn, [item]))
+                self._run(lambda conn, item=item: self._write_finishes(conn, [item]),
+                          autocommit=self._one_trip_finish([item]))
                 results.append(None)
             except Exception as exc:  # noqa: BLE001 - answered to this caller only
                 results.append(exc)
         return results
 
+    def _one_trip_finish(self, batch: list[_Finish]) -> bool:
+        """A dead letter reads before it writes (hub/store/repo.py _dead_letter): only batches without one go in one
+        round trip; dead letters are rare and take the ordinary transaction."""
+        return self._one_trip and all(f.outcome.state != "dead" for f in batch)
+
     def _write_finishes(self, conn, batch: list[_Finish]) -> None:  # noqa: ANN001
+        if self._one_trip_finish(batch):  # conn is in autocommit: the statements below are one implicit transaction
+            def build(script: onetrip.Script) -> None:
+                for f in batch:
+                    plain = {k: v for k, v in f.values.items() if k != "attempts"}
+                    # the only computed value: an attempt given back (the partner was never called)
+                    script.update(deliveries, "id", f.claimed.id, plain,
+                                  [("attempts", "attempts - 1")] if "attempts" in f.values else ())
+                script.insert(hops, [h for f in batch for h in f.hops])
+                script.insert(signature_evidence, [e for f in batch for e in f.evidence])
+            onetrip.run(conn, build)
+            return
         for f in batch:
             conn.execute(update(deliveries).where(deliveries.c.id == f.claimed.id).values(**f.values))
             if f.outcome.state == "dead":
@@ -461,11 +489,18 @@ class _Guard:
     # PoolTimeout: every pooled connection busy for pool_timeout s (an overloaded database): 503, retry
     LOST = (OperationalError, InterfaceError, PoolTimeout)
 
-    def __init__(self, engine) -> None:  # noqa: ANN001
-        self._cm = engine.begin()
+    def __init__(self, engine, autocommit: bool = False) -> None:  # noqa: ANN001
+        self._engine = engine
+        self._autocommit = autocommit
+        self._cm = None
 
     def __enter__(self):  # noqa: ANN204
         try:
+            if not self._autocommit:
+                self._cm = self._engine.begin()
+                return self._cm.__enter__()
+            # the hot engine, always in autocommit (hub/store/onetrip.py): each query is one transaction
+            self._cm = self._engine.connect()
             return self._cm.__enter__()
         except self.LOST as exc:
             raise UnavailableError(STORE_UNAVAILABLE, "the message store cannot be reached") from exc
