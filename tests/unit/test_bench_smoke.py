@@ -42,3 +42,22 @@ def test_dvcqg_units_give_each_dossier_its_own_code():
     units = SCENARIOS["dvcqg-sync"].units("t")
     codes = {units(f"{p}-{t}", n)[0]["subject"] for p in range(2) for t in range(16) for n in range(50)}
     assert len(codes) == 2 * 16 * 50
+
+
+def test_the_soak_verdict_needs_thirty_flat_minutes_and_nothing_lost_or_doubled():
+    from bench.report import soak_target
+
+    def soak(rss, lost=0, twice=0):  # noqa: ANN001, ANN202
+        drift = max(abs(r - rss[0]) / rss[0] for r in rss)
+        return {"minutes": [{"hub_rss_mb": r} for r in rss], "rate_per_s": 200.0, "mode": "rabbitmq+postgresql/1w",
+                "hub_rss_mb_first_last_max": [rss[0], rss[-1], max(rss)], "memory_drift_vs_first_minute": drift,
+                "memory_flat_within_10_percent": drift <= 0.10, "accepted": 1000, "lost": lost, "unsettled": 0,
+                "nothing_lost": lost == 0, "partner_keys_sent_more_than_once": twice}
+
+    assert soak_target(None)[2] == "not measured"
+    assert soak_target(soak([230.0] * 30))[2] == "met"
+    assert soak_target(soak([230.0] * 29 + [260.0]))[2] == "missed"      # +13 %: memory grew
+    assert soak_target(soak([230.0] * 30, lost=1))[2] == "missed"
+    assert soak_target(soak([230.0] * 30, twice=1))[2] == "missed"
+    assert soak_target(soak([230.0] * 5))[2] == "missed"                 # five minutes are not a 30-minute soak
+    assert "drift 0.0%" in soak_target(soak([230.0] * 30))[1]
