@@ -26,13 +26,12 @@ from typing import Any
 
 import requests
 from lxml import etree
-from requests.adapters import HTTPAdapter
 from zeep import Client, Settings
 from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault, XMLSyntaxError
 from zeep.transports import Transport
 
-from connectors.rest import raise_for_http_status
+from connectors.rest import partner_session, raise_for_http_status
 from hub import errors, formats, registry
 from hub.contracts import Connector, Delivery, Health, Reply
 from hub.errors import PermanentError, TransientError
@@ -90,11 +89,7 @@ class DanCuConnector(Connector):
 
     # --- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> None:
-        self.session = requests.Session()
-        self.session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=64, max_retries=0)   # the hub retries, not urllib3
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = partner_session(self.concurrency)
         o = self.options
         timeout = float(o.get("read_timeout", 20))
         transport = Transport(session=self.session, timeout=timeout,

@@ -34,6 +34,20 @@ def retry_after_seconds(value: str | None) -> float | None:
             return None
 
 
+def partner_session(concurrency: int) -> requests.Session:
+    """The session of one partner connector: no proxies from the environment (half the client CPU, no surprises),
+    no urllib3 retries (the hub retries), and a pool as large as the attempts that may run at once. A smaller pool
+    (it was 64 for every partner) makes each attempt beyond it open a new connection, drop it afterwards and log
+    "Connection pool is full" - seen in the slow-partner bench at concurrency 128 (bench/README.md)."""
+    session = requests.Session()
+    session.trust_env = False
+    # + 2: a scheduler's poll or a health probe beside a full set of attempts
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(concurrency, 1) + 2, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def raise_for_http_status(connector: str, response: requests.Response, excerpt: bool = True) -> None:
     """The one mapping of HTTP statuses to the hub's errors: 429, 5xx and 408 transient, other 4xx permanent.
     ``excerpt=False`` for partners whose error bodies may carry personal data (the resident database)."""
@@ -60,11 +74,7 @@ class HttpConnector(Connector):
     session: requests.Session | None = None
 
     def start(self) -> None:
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxies from the environment: half the client CPU, no surprises
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)  # the hub retries, not urllib3
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = partner_session(self.concurrency)
 
     def stop(self) -> None:
         if self.session is not None:

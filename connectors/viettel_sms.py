@@ -18,7 +18,6 @@ from typing import Any
 
 import requests
 from lxml import etree
-from requests.adapters import HTTPAdapter
 from zeep import Client
 from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault, XMLSyntaxError
@@ -26,7 +25,7 @@ from zeep.transports import Transport
 
 from connectors import _sms
 from connectors.dancu import _Answer, safe_settings
-from connectors.rest import raise_for_http_status
+from connectors.rest import partner_session, raise_for_http_status
 from hub import errors, registry
 from hub.contracts import Connector, Delivery, Health, Reply
 from hub.errors import PermanentError, TransientError
@@ -65,11 +64,7 @@ class ViettelSmsConnector(Connector):
         self.service: Any = None
 
     def start(self) -> None:
-        self.session = requests.Session()
-        self.session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=32, max_retries=0)   # the hub retries, not urllib3
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = partner_session(self.concurrency)
         read = float(self.options.get("read_timeout", 10))
         transport = Transport(session=self.session, timeout=read,
                               operation_timeout=float(self.options.get("operation_timeout", read)))

@@ -33,19 +33,24 @@ class _Slot(Generic[T]):
 class Combiner(Generic[T, R]):
     """``submit(item)`` returns ``flush([..., item, ...])[i]`` for its own item, or raises it if it is an exception."""
 
-    def __init__(self, flush: Flush, max_batch: int = 256) -> None:
+    def __init__(self, flush: Flush, max_batch: int = 256, in_flight: int = 1) -> None:
         self._flush = flush
         self._max = max_batch
+        # flushes at once: 1 is classic group commit; 2 lets the next batch start while one waits for its round
+        # trip, where the round trip (not the work) is what requests queue behind (bench/README.md)
+        self._in_flight = in_flight
         self._lock = threading.Lock()
         self._queue: list[_Slot[T]] = []
-        self._running = False
+        self._flushing = 0
 
     def submit(self, item: T) -> R:
         slot = _Slot(item)
         with self._lock:
-            self._queue.append(slot)
-            lead = not self._running
-            self._running = True
+            lead = self._flushing < self._in_flight
+            if lead:
+                self._flushing += 1
+            else:
+                self._queue.append(slot)
         if not lead:
             try:
                 slot.done.wait()
@@ -54,7 +59,7 @@ class Combiner(Generic[T, R]):
                 raise
             if not slot.lead:
                 return self._answer(slot)
-        self._lead()
+        self._lead(slot)
         return self._answer(slot)
 
     def _abandon(self, slot: _Slot[T]) -> None:
@@ -63,15 +68,15 @@ class Combiner(Generic[T, R]):
         forever (seen as every outcome of a worker stuck in ``finish``)."""
         with self._lock:
             if slot in self._queue:
-                self._queue.remove(slot)
-            elif not slot.lead:
-                return                # in a batch being flushed: its leader answers it, nobody listens
-            if slot.lead:
-                self._pass_lead()
+                self._queue.remove(slot)      # still waiting: nobody counts on it
+            elif slot.lead:
+                self._pass_lead()             # handed the lead (and out of the queue): hand it on
+            # else: in a batch being flushed - its leader answers it, nobody listens
 
-    def _lead(self) -> None:
-        with self._lock:  # this caller's slot is first in the queue: it is always in the batch it flushes
-            batch, self._queue = self._queue[:self._max], self._queue[self._max:]
+    def _lead(self, own: _Slot[T]) -> None:
+        with self._lock:  # the leader's own request is always in the batch it flushes
+            take = self._max - 1
+            batch, self._queue = [own, *self._queue[:take]], self._queue[take:]
         try:
             results = list(self._flush([s.item for s in batch]))
             if len(results) != len(batch):
@@ -87,12 +92,13 @@ class Combiner(Generic[T, R]):
             s.done.set()
 
     def _pass_lead(self) -> None:
-        """With the lock held: the oldest waiter leads the next flush, or nobody is running any more."""
+        """With the lock held: the oldest waiter (out of the queue) leads the next flush, or one flush fewer runs."""
         if self._queue:
-            self._queue[0].lead = True
-            self._queue[0].done.set()
+            nxt = self._queue.pop(0)
+            nxt.lead = True
+            nxt.done.set()
         else:
-            self._running = False
+            self._flushing -= 1
 
     @staticmethod
     def _answer(slot: _Slot[T]) -> R:

@@ -90,6 +90,9 @@ class Connector:
     config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     #: what it can do: send, call, inbound, poll
     capabilities: ClassVar[frozenset[str]] = frozenset({"send"})
+    #: attempts that may run at once in one hub process (connectors.yaml ``concurrency``, set by the runtime before
+    #: ``start``): size connection pools by it, or the attempts beyond the pool open and drop a connection each
+    concurrency: int = 10
 
     def __init__(self, name: str, options: dict[str, Any], context: ConnectorContext) -> None:
         self.name = name

@@ -64,6 +64,8 @@ class HubRuntime:
                          for name, spec in config.connectors.items()}
         for name, breaker in self.breakers.items():
             self.connectors[name].circuit = breaker  # type: ignore[attr-defined] - read by health and metrics
+        for name, spec in config.connectors.items():
+            self.connectors[name].concurrency = spec.concurrency   # before start: pools are sized by it
         self.pipeline = Pipeline(config, self.connectors, signer=self.signing.sign, breakers=self.breakers,
                                  verifier=self.signing.verify_step)
         self.gateway = Gateway(config, self.store, catalog, self.bus.publish)

@@ -52,9 +52,9 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
         # No pool_pre_ping (a SELECT 1 round trip at every checkout, 8 % of the gateway's time): a pooled
         # connection the server closed is noticed at checkout without a round trip (_closed_by_server), and the
         # store's hot paths run once more on a fresh connection when one dies in use anyway (Store._run).
-        # The hot paths' group commits hold at most one connection each at a time (accepts, claims, outcomes):
-        # 3 + 1 for them, 6 + 2 for everything else: at most 12 per process.
-        sizes = {"pool_size": 3, "max_overflow": 1} if autocommit else {"pool_size": 6, "max_overflow": 2}
+        # The hot paths' group commits (accepts: one flush at a time; claims and outcomes: two, hub/store/repo.py)
+        # get 4 + 2, everything else 6 + 2: at most 14 connections per process.
+        sizes = {"pool_size": 4, "max_overflow": 2} if autocommit else {"pool_size": 6, "max_overflow": 2}
         engine = create_engine(url, **sizes, pool_timeout=10, connect_args={"connect_timeout": 5},
                                **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
         event.listen(engine, "checkout", _drop_if_closed_by_server)

@@ -201,3 +201,49 @@ def test_a_waiter_killed_before_its_turn_does_not_take_the_lead_to_its_grave(mon
     assert results == {"first": "first", "after": "after"}
     assert ["killed"] not in flushed and ["after"] in flushed
     assert c.submit("later") == "later"                    # the combiner still runs
+
+
+def test_with_two_flushes_in_flight_a_second_batch_does_not_wait_for_the_first():
+    """in_flight=2 (the store's claims and outcomes): while one flush waits for its round trip the next batch
+    starts; a third waits for one of them, and everyone is answered exactly once."""
+    release, started, flushed = threading.Event(), threading.Semaphore(0), []
+
+    def flush(items):  # noqa: ANN001, ANN202
+        flushed.append(list(items))
+        started.release()
+        if "slow" in items:
+            release.wait(10)
+        return [f"{i}!" for i in items]
+
+    c = Combiner(flush, in_flight=2)
+    results: dict[str, object] = {}
+    slow = threading.Thread(target=lambda: results.update(slow=c.submit("slow")), daemon=True)
+    slow.start()
+    assert started.acquire(timeout=5)                      # "slow" flushes and hangs on its round trip
+    assert c.submit("quick") == "quick!"                   # not queued behind it: a second flush ran
+    release.set()
+    slow.join(5)
+    assert results == {"slow": "slow!"}
+
+    gate = threading.Event()
+
+    def held(items):  # noqa: ANN001, ANN202
+        flushed.append(list(items))
+        gate.wait(10)
+        return list(items)
+
+    c2 = Combiner(held, in_flight=2)
+    threads = [threading.Thread(target=lambda i=i: results.update({f"h{i}": c2.submit(f"h{i}")}), daemon=True)
+               for i in range(6)]
+    for t in threads:
+        t.start()
+        time.sleep(0.02)
+    time.sleep(0.1)
+    flushed_before = [b for b in flushed if b and b[0].startswith("h")]
+    assert len(flushed_before) == 2                        # two in flight, the other four wait together
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert all(results[f"h{i}"] == f"h{i}" for i in range(6))
+    batches = [b for b in flushed if b and b[0].startswith("h")]
+    assert sorted(i for b in batches for i in b) == [f"h{i}" for i in range(6)] and len(batches) <= 4
