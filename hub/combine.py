@@ -33,12 +33,16 @@ class _Slot(Generic[T]):
 class Combiner(Generic[T, R]):
     """``submit(item)`` returns ``flush([..., item, ...])[i]`` for its own item, or raises it if it is an exception."""
 
-    def __init__(self, flush: Flush, max_batch: int = 256, in_flight: int = 1) -> None:
+    def __init__(self, flush: Flush, max_batch: int = 256, in_flight: int = 1, spill: int = 1) -> None:
         self._flush = flush
         self._max = max_batch
         # flushes at once: 1 is classic group commit; 2 lets the next batch start while one waits for its round
-        # trip, where the round trip (not the work) is what requests queue behind (bench/README.md)
+        # trip, where the round trip (not the work) is what requests queue behind (bench/README.md) ...
         self._in_flight = in_flight
+        # ... but only once ``spill`` requests wait: a lone request waiting for the running flush costs a little
+        # latency, a flush of its own costs CPU, and when CPU is the limit (many processes on few cores) the
+        # smaller batches lost more than the overlap won (bench/README.md, 4 workers)
+        self._spill = spill
         self._lock = threading.Lock()
         self._queue: list[_Slot[T]] = []
         self._flushing = 0
@@ -46,7 +50,7 @@ class Combiner(Generic[T, R]):
     def submit(self, item: T) -> R:
         slot = _Slot(item)
         with self._lock:
-            lead = self._flushing < self._in_flight
+            lead = self._flushing == 0 or (self._flushing < self._in_flight and len(self._queue) + 1 >= self._spill)
             if lead:
                 self._flushing += 1
             else:

@@ -155,8 +155,8 @@ class Store:
         self.codec = codec if codec is not None else load_codec(sandbox_dir(url))
         # group commits (hub/combine.py): the gateway's accepts and the dispatchers' outcomes, one transaction each
         self._accepts: Combiner[_Accept, AcceptResult] = Combiner(self._accept_batch)
-        self._finishes: Combiner[_Finish, None] = Combiner(self._finish_batch, in_flight=2)
-        self._claims: Combiner[_Claim, Any] = Combiner(self._claim_batch, in_flight=2)
+        self._finishes: Combiner[_Finish, None] = Combiner(self._finish_batch, in_flight=2, spill=8)
+        self._claims: Combiner[_Claim, Any] = Combiner(self._claim_batch, in_flight=2, spill=8)
 
     def migrate(self) -> None:
         migrate(self.engine)

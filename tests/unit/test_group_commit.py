@@ -215,7 +215,7 @@ def test_with_two_flushes_in_flight_a_second_batch_does_not_wait_for_the_first()
             release.wait(10)
         return [f"{i}!" for i in items]
 
-    c = Combiner(flush, in_flight=2)
+    c = Combiner(flush, in_flight=2, spill=1)
     results: dict[str, object] = {}
     slow = threading.Thread(target=lambda: results.update(slow=c.submit("slow")), daemon=True)
     slow.start()
@@ -232,7 +232,7 @@ def test_with_two_flushes_in_flight_a_second_batch_does_not_wait_for_the_first()
         gate.wait(10)
         return list(items)
 
-    c2 = Combiner(held, in_flight=2)
+    c2 = Combiner(held, in_flight=2, spill=1)
     threads = [threading.Thread(target=lambda i=i: results.update({f"h{i}": c2.submit(f"h{i}")}), daemon=True)
                for i in range(6)]
     for t in threads:
@@ -247,3 +247,32 @@ def test_with_two_flushes_in_flight_a_second_batch_does_not_wait_for_the_first()
     assert all(results[f"h{i}"] == f"h{i}" for i in range(6))
     batches = [b for b in flushed if b and b[0].startswith("h")]
     assert sorted(i for b in batches for i in b) == [f"h{i}" for i in range(6)] and len(batches) <= 4
+
+
+def test_a_second_flush_starts_only_once_enough_requests_wait():
+    """spill=3: one or two requests wait for the running flush (bigger batches, less CPU per request); the third
+    waiting one starts the second flush and takes the others with it."""
+    gate, flushed = threading.Event(), []
+
+    def held(items):  # noqa: ANN001, ANN202
+        flushed.append(list(items))
+        if "first" in items:
+            gate.wait(10)
+        return list(items)
+
+    c = Combiner(held, in_flight=2, spill=3)
+    results: dict[str, object] = {}
+
+    def send(name: str) -> threading.Thread:
+        t = threading.Thread(target=lambda: results.update({name: c.submit(name)}), daemon=True)
+        t.start()
+        time.sleep(0.05)
+        return t
+    threads = [send("first"), send("w1"), send("w2")]
+    assert flushed == [["first"]]                          # two waiting: no second flush yet
+    threads.append(send("w3"))                             # the third waiting one spills
+    assert sorted(flushed[1]) == ["w1", "w2", "w3"]
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert results == {n: n for n in ("first", "w1", "w2", "w3")}
