@@ -30,8 +30,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "loadavg_1_5_15": loadavg(), "note": "2 cores shared with other engineers; the load generator runs "
-                                                  "on the same cores as the hub, broker and database"}
+            "loadavg_1_5_15": loadavg(), "note": "the load generator, simulators and Node-RED run on the "
+                                                  "same cores as the hub, broker and database; other work on the "
+                                                  "machine shows in the load averages"}
 
 
 Meter = Sampler  # CPU seconds and memory of the hub, broker, database and simulators between two points

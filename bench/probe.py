@@ -14,7 +14,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import sqlalchemy as sa
 from bench import load, measure
 from bench.procs import tree
 from bench.scenarios import SCENARIOS
-from bench.stack import TOKEN, Hub, Simulators, bench_config, session
+from bench.stack import TOKEN, Hub, Simulators, deployment, session
 
 
 def _cpu(pid: int) -> float:
@@ -107,21 +106,11 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=10, help="split: length of the saturation")
     args = p.parse_args()
     scenario = SCENARIOS[args.scenario]
-    workdir = Path(tempfile.mkdtemp(prefix="hub-probe-"))
-    sims = Simulators(workdir).start()
-    hub = Hub(workdir, bench_config(workdir / "config", sims.port, scenario.connectors), sims.port, args.workers)
-    try:
-        for sim, spec in scenario.faults.items():
-            sims.fault(sim, **spec)
-        hub.start()
-        time.sleep(3)
+    with deployment(scenario, args.workers, "hub-probe-") as (hub, sims):
         if args.look == "stages":
             stages(hub, scenario, args.messages, args.rate)
         else:
             split(hub, sims, scenario, args.seconds)
-    finally:
-        hub.stop()
-        sims.stop()
     return 0
 
 

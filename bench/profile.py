@@ -12,14 +12,13 @@ import argparse
 import collections
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench import load, measure
 from bench.procs import Group, Sampler, tree
 from bench.scenarios import SCENARIOS
-from bench.stack import TOKEN, Hub, Simulators, bench_config
+from bench.stack import TOKEN, deployment
 
 HUB_FRAMES = ("(hub/", "(connectors/", "(transforms/")
 
@@ -54,14 +53,8 @@ def main() -> int:
     p.add_argument("--py-spy", dest="py_spy", default="py-spy")
     args = p.parse_args()
     scenario = SCENARIOS[args.scenario]
-    workdir = Path(tempfile.mkdtemp(prefix="hub-profile-"))
-    sims = Simulators(workdir).start()
-    hub = Hub(workdir, bench_config(workdir / "config", sims.port, scenario.connectors), sims.port, args.workers)
-    try:
-        for sim, spec in scenario.faults.items():
-            sims.fault(sim, **spec)
-        hub.start()
-        time.sleep(3)
+    with deployment(scenario, args.workers, "hub-profile-") as (hub, _sims):
+        workdir = hub.workdir
         groups = {"hub": hub.group()}
         if args.workers:
             groups["database"] = Group("database", comm_prefix="postgres")
@@ -86,9 +79,6 @@ def main() -> int:
             print("PostgreSQL backends forked under load:", len(set(busy.seen["database"]) - set(busy.start["database"])))
         for path in sorted(workdir.glob("pyspy-*.txt")):
             print("\n".join(top_costs(path)))
-    finally:
-        hub.stop()
-        sims.stop()
     return 0
 
 

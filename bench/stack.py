@@ -3,16 +3,18 @@ embedded (memory:// bus, SQLite, one process) or RabbitMQ + PostgreSQL with a ga
 (``run.py serve --workers N``), each on a fresh vhost and database, removed afterwards."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import requests
 import sqlalchemy as sa
@@ -181,3 +183,21 @@ class Hub:
 def _admin() -> sa.engine.Engine:
     return sa.create_engine(f"{PG_BASE}/postgres".replace("postgresql://", "postgresql+psycopg2://"),
                             isolation_level="AUTOCOMMIT")
+
+
+@contextlib.contextmanager
+def deployment(scenario: Any, workers: int, prefix: str) -> Iterator[tuple["Hub", Simulators]]:
+    """One scenario's simulators (with its faults) and hub, started in a fresh work folder, stopped afterwards:
+    what the profile and the probes look inside."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    sims = Simulators(workdir).start()
+    hub = Hub(workdir, bench_config(workdir / "config", sims.port, scenario.connectors), sims.port, workers)
+    try:
+        for sim, spec in scenario.faults.items():
+            sims.fault(sim, **spec)
+        hub.start()
+        time.sleep(3)   # the workers' consumers attach after /readyz answers
+        yield hub, sims
+    finally:
+        hub.stop()
+        sims.stop()

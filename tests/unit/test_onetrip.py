@@ -15,11 +15,14 @@ from hub.store.onetrip import Script
 
 
 @pytest.fixture
-def pg_store(pg_url):
-    s = Store(pg_url)
-    s.migrate()
-    yield s
-    s.close()
+def store_url(pg_url):
+    """PostgreSQL only (the shared ``store`` fixture, tests/unit/conftest.py, on this module's store_url)."""
+    return pg_url
+
+
+@pytest.fixture
+def pg_store(store):
+    return store
 
 
 def _queries(store: Store) -> list[str]:
