@@ -8,7 +8,8 @@ the answer comes back. So the hot writes are sent that way: the rows rendered in
 quoting (psycopg2 ``mogrify``: the same adaptation as bound parameters, never string formatting of values), the
 connection in autocommit so the driver adds no BEGIN and no COMMIT of its own.
 
-Used only by the store's hot paths (accept, finish) and only on PostgreSQL; SQLite keeps the ordinary transaction.
+Used only by the store's hot paths (accepts and outcomes; a claim is a single UPDATE ... RETURNING on the same
+autocommit pool) and only on PostgreSQL; SQLite keeps the ordinary transaction.
 """
 from __future__ import annotations
 
