@@ -75,6 +75,23 @@ def test_a_batch_with_a_failing_row_writes_nothing_of_that_batch(pg_store):
     assert len(pg_store.message("dup")["hops"]) == 1
 
 
+def test_one_query_is_one_transaction_a_failing_statement_undoes_the_earlier_ones(pg_store):
+    """The mechanism itself, without depending on which requests a batch happens to gather."""
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.store import onetrip
+    from hub.store.schema import deliveries, hops
+    pg_store.accept(ping("taken"), "d", [("r1", "echo")], [])
+    row = {"message_id": "fresh", "at": datetime(2026, 1, 1, tzinfo=timezone.utc), "kind": "received"}
+    taken = {"id": "taken/r1", "message_id": "taken", "route": "r1", "connector": "echo", "state": "pending",
+             "attempts": 0, "created_at": row["at"], "updated_at": row["at"], "window_start": row["at"]}
+    with pytest.raises(IntegrityError):
+        with pg_store.hot_engine.connect() as conn:
+            onetrip.run(conn, lambda s: s.insert(hops, [row]).insert(deliveries, [taken]))
+    with pg_store.engine.connect() as conn:
+        assert conn.execute(hops.select().where(hops.c.message_id == "fresh")).all() == []
+
+
 def test_outcomes_are_one_query_and_an_attempt_given_back_is_subtracted(pg_store):
     for mid in ("o1", "o2"):
         pg_store.accept(ping(mid), "d", [("r1", "echo")], [])
