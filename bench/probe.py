@@ -94,6 +94,12 @@ def split(hub: Hub, sims: Simulators, scenario, seconds: float) -> None:  # noqa
               f"{(_cpu(p) - before[p]) / max(sat.ok, 1) * 1000:.3f} CPU ms per message")
     print(f"  simulator: {(_cpu(sims.proc.pid) - sim_before) / max(sat.ok, 1) * 1000:.3f} CPU ms per message")
     print(f"  deliveries in flight every 0.25 s: {in_flight}")
+    with hub.engine.connect() as conn:    # the partner call itself, as the worker timed it (the trace's hop)
+        calls = sorted(conn.execute(sa.text("SELECT duration_ms FROM hops WHERE kind = 'answered' "
+                                            "AND message_id LIKE 'split%'")).scalars())
+    if calls:
+        print(f"  partner call ms (answered hops): p50 {calls[len(calls) // 2]:.1f}  "
+              f"p90 {calls[int(len(calls) * .9)]:.1f}  max {calls[-1]:.1f}")
 
 
 def main() -> int:

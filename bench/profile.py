@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import shutil
 import subprocess
 import sys
 import time
@@ -51,6 +52,7 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--seconds", type=float, default=12)
     p.add_argument("--py-spy", dest="py_spy", default="py-spy")
+    p.add_argument("--keep", type=Path, help="copy py-spy's raw (collapsed) stacks into this folder")
     args = p.parse_args()
     scenario = SCENARIOS[args.scenario]
     with deployment(scenario, args.workers, "hub-profile-") as (hub, _sims):
@@ -79,6 +81,9 @@ def main() -> int:
             print("PostgreSQL backends forked under load:", len(set(busy.seen["database"]) - set(busy.start["database"])))
         for path in sorted(workdir.glob("pyspy-*.txt")):
             print("\n".join(top_costs(path)))
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, args.keep / path.name)
     return 0
 
 

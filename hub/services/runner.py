@@ -21,7 +21,7 @@ from hub.services import diagnostics
 from hub.services.workers import WorkerPool
 from hub.config.model import HubConfig
 from hub.runtime import HubRuntime
-from hub.services.dispatcher import make_dispatcher
+from hub.services.dispatcher import handler_slots, make_dispatcher
 from hub.services.clients import make_client_services
 from hub.services.gateway import make_gateway
 from hub.services.supervise import Supervisor
@@ -55,7 +55,7 @@ def service_classes(runtime: HubRuntime, role: str) -> list[tuple[type, int]]:
         classes.extend((cls, 64) for cls in make_client_services(runtime))
     if role in ("all", "worker"):
         for name, spec in runtime.config.connectors.items():
-            classes.append((make_dispatcher(runtime, name), spec.concurrency))
+            classes.append((make_dispatcher(runtime, name), handler_slots(spec.concurrency)))
         classes.append((make_scheduler(runtime), 2))
     return classes
 

@@ -11,7 +11,7 @@ from nameko.testing.services import worker_factory
 
 from hub import errors
 from hub.services import scheduler as scheduler_module
-from hub.services.dispatcher import Stuck, make_dispatcher
+from hub.services.dispatcher import Stuck, bounded, handler_slots, make_dispatcher
 
 
 def _waits_forever(*_args, **_kwargs) -> None:  # noqa: ANN002, ANN003
@@ -19,7 +19,7 @@ def _waits_forever(*_args, **_kwargs) -> None:  # noqa: ANN002, ANN003
 
 
 def _runtime(**methods) -> SimpleNamespace:  # noqa: ANN003
-    config = SimpleNamespace(connectors={"echo": SimpleNamespace(timeout=0.1)},
+    config = SimpleNamespace(connectors={"echo": SimpleNamespace(timeout=0.1, concurrency=2)},
                              settings=SimpleNamespace(retry_sweep_interval=0.05))
     return SimpleNamespace(config=config, bus=SimpleNamespace(quorum=False), lease_for=lambda _c: 0.3, **methods)
 
@@ -53,3 +53,48 @@ def test_a_stuck_sweep_or_poll_is_stopped_so_the_timer_ticks_again(monkeypatch, 
     with caplog.at_level(logging.ERROR, logger="hub.scheduler"):
         getattr(service, method)()   # returns: the timer waits for this worker before its next tick
     assert any("stopped where it waited" in r.getMessage() for r in caplog.records)
+
+
+# --- partner slots: a dispatcher holds twice its connector's concurrency in deliveries, never more calls ---------
+
+def test_dispatchers_hold_twice_the_concurrency_in_deliveries(monkeypatch) -> None:
+    import hub.services.runner as runner
+    monkeypatch.setattr(runner, "make_dispatcher", lambda _runtime, name: name)
+    monkeypatch.setattr(runner, "make_scheduler", lambda _runtime: "scheduler")
+    connectors = {"echo": SimpleNamespace(concurrency=128), "sms": SimpleNamespace(concurrency=3)}
+    runtime = SimpleNamespace(config=SimpleNamespace(connectors=connectors))
+    assert dict(runner.service_classes(runtime, "worker")) == {"echo": 256, "sms": 6, "scheduler": 2}
+    assert handler_slots(10) == 20
+
+
+def test_no_more_partner_calls_at_once_than_the_connector_concurrency() -> None:
+    guard = bounded(timeout=2.0, calls=3)
+    connector = SimpleNamespace(name="echo")
+    in_flight, peak = [0], [0]
+
+    def send() -> str:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        eventlet.sleep(0.02)
+        in_flight[0] -= 1
+        return "ok"
+
+    pool = eventlet.GreenPool(12)
+    answers = list(pool.imap(lambda _i: guard(connector, send), range(12)))
+    assert answers == ["ok"] * 12
+    assert peak[0] == 3, "twelve handlers at once, three partner calls at most"
+
+
+def test_waiting_for_a_partner_slot_counts_in_the_attempt_bound() -> None:
+    guard = bounded(timeout=0.2, calls=1)
+    connector = SimpleNamespace(name="echo")
+    eventlet.spawn(guard, connector, lambda: eventlet.sleep(5))   # holds the only slot, partner never answers
+    eventlet.sleep(0)
+    started = eventlet.hubs.get_hub().clock()
+    with pytest.raises(errors.TransientError) as raised:
+        guard(connector, lambda: pytest.fail("sent without a free slot"))
+    assert eventlet.hubs.get_hub().clock() - started < 1
+    assert raised.value.code == errors.DLV_TIMEOUT and "no free slot to echo" in raised.value.detail
+    # the slot comes back when the stuck call hits its own bound
+    eventlet.sleep(0.3)
+    assert guard(connector, lambda: "sent") == "sent"
