@@ -125,9 +125,13 @@ class Pipeline:
             wait = breaker.allow() if breaker else None
             if wait is not None:
                 return self._paused(claimed, connector.name, wait)
-            started = time.perf_counter()
+            started = [time.perf_counter()]
+
+            def send() -> Reply:
+                started[0] = time.perf_counter()   # the hop times the partner call, not the wait for a free slot
+                return connector.send(delivery)
             try:
-                reply = guard(connector, lambda: connector.send(delivery))
+                reply = guard(connector, send)
             except DeliveryError as exc:
                 if breaker:
                     breaker.record_failure() if exc.code in PARTNER_DOWN else breaker.record_success()
@@ -143,7 +147,7 @@ class Pipeline:
                     breaker.record_failure()
                 raise TransientError(errors.DLV_CONNECTOR_BUG, f"{type(exc).__name__}: {exc}") from exc
             finally:
-                sent_ms = (time.perf_counter() - started) * 1000
+                sent_ms = (time.perf_counter() - started[0]) * 1000
             if breaker:
                 breaker.record_success()
             hops.append(HopRecord("answered", duration_ms=sent_ms, delivery_id=did,

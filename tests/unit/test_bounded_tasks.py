@@ -98,3 +98,33 @@ def test_waiting_for_a_partner_slot_counts_in_the_attempt_bound() -> None:
     # the slot comes back when the stuck call hits its own bound
     eventlet.sleep(0.3)
     assert guard(connector, lambda: "sent") == "sent"
+
+
+def test_the_answered_hop_times_the_partner_call_not_the_wait_for_a_slot() -> None:
+    from hub.config.model import HubConfig, HubSettings, RouteConfig
+    from hub.contracts import Connector, Reply
+    from hub.message import Message, utcnow
+    from hub.pipeline import Pipeline
+    from hub.store import ClaimedDelivery
+
+    class Quick(Connector):
+        type_name = "test-quick"
+        capabilities = frozenset({"send"})
+
+        def send(self, delivery) -> Reply:  # noqa: ANN001
+            eventlet.sleep(0.01)
+            return Reply(status=200)
+
+    connector = Quick("quick", {}, None)
+    route = RouteConfig(name="r", types=("demo.ping",), to="quick")
+    config = HubConfig(directory="config", settings=HubSettings(), clients={}, connectors={}, routes=(route,))
+    claimed = ClaimedDelivery(id="m-1/r", message=Message(id="m-1", type="demo.ping", source="demo", payload={}),
+                              route="r", connector="quick", attempts=1, window_start=utcnow())
+    guard = bounded(timeout=5, calls=1)
+    holder = eventlet.spawn(guard, connector, lambda: eventlet.sleep(0.3))   # the only slot, for 0.3 s
+    eventlet.sleep(0)
+    outcome, hops = Pipeline(config, {"quick": connector}).attempt(claimed, guard)
+    holder.wait()
+    answered = next(h for h in hops if h.kind == "answered")
+    assert outcome.state == "delivered"
+    assert 5 <= answered.duration_ms < 150, "waited 300 ms for the slot; the call itself took 10 ms"
