@@ -13,6 +13,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from connectors.lean_post import FAILURES, TIMEOUTS, UNREACHABLE, PartnerPool
 from hub import errors, registry
 from hub.contracts import Connector, Delivery, Health, Reply
 from hub.errors import PermanentError, TransientError
@@ -52,8 +53,11 @@ def raise_for_http_status(connector: str, response: requests.Response, excerpt: 
     """The one mapping of HTTP statuses to the hub's errors: 429, 5xx and 408 transient, other 4xx permanent.
     ``excerpt=False`` for partners whose error bodies may carry personal data (the resident database)."""
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return
+    if status < 400:   # never followed: a POST redirected by 301/302 would be replayed as a GET
+        raise PermanentError(errors.DLV_REDIRECTED, f"{connector}: HTTP {status} to "
+                                                    f"{response.headers.get('Location', '(no Location)')[:200]}")
     text = " " + response.text[:200].replace("\n", " ") if excerpt else ""
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     if status == 429:
@@ -72,13 +76,17 @@ class HttpConnector(Connector):
                                     "health_path": {"type": "string"}}}
 
     session: requests.Session | None = None
+    pool: PartnerPool | None = None        # POSTs (post_json); the session serves GETs and health probes
 
     def start(self) -> None:
         self.session = partner_session(self.concurrency)
+        self.pool = PartnerPool(self.concurrency)
 
     def stop(self) -> None:
         if self.session is not None:
             self.session.close()
+        if self.pool is not None:
+            self.pool.close()
 
     @property
     def base_url(self) -> str:
@@ -86,17 +94,18 @@ class HttpConnector(Connector):
 
     def post_json(self, url: str, body: Any, headers: dict[str, str] | None = None,
                   data: bytes | None = None) -> requests.Response:
-        if self.session is None:
+        if self.pool is None:
             self.start()
         payload = data if data is not None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         # read_timeout: partner connectors whose answers are quick set it below the dispatcher's bound
         timeout = (float(self.options.get("connect_timeout", 3)), float(self.options.get("read_timeout", 60)))
         try:
-            response = self.session.post(url, data=payload, headers={**JSON_HEADERS, **(headers or {})},
-                                         timeout=timeout)
-        except requests.Timeout as exc:
+            response = self.pool.post(url, payload, {**JSON_HEADERS, **(headers or {})}, timeout)  # type: ignore[union-attr]
+        except UNREACHABLE as exc:
+            raise TransientError(errors.DLV_NETWORK, f"{self.name}: {type(exc).__name__}") from exc
+        except TIMEOUTS as exc:
             raise TransientError(errors.DLV_TIMEOUT, f"{self.name}: {type(exc).__name__}") from exc
-        except requests.RequestException as exc:
+        except FAILURES as exc:
             raise TransientError(errors.DLV_NETWORK, f"{self.name}: {type(exc).__name__}") from exc
         self.raise_for_status(response)
         return response

@@ -153,6 +153,9 @@ DLV_PARTNER_5XX = _code("delivery.partner_5xx", 0, "Partner server error", "Tran
 DLV_THROTTLED = _code("delivery.throttled", 0, "Partner asked us to slow down (429)", "Transient: retried after Retry-After.")
 DLV_PARTNER_4XX = _code("delivery.partner_rejected", 0, "Partner refused the request",
                         "Permanent: fix the message or the route, then replay the dead letter.")
+DLV_REDIRECTED = _code("delivery.partner_redirected", 0, "Partner answered with a redirect, not followed",
+                       "Permanent: point the connector's url at the address in the detail (Location), then replay "
+                       "the dead letter. A redirected POST is never followed: it could reach the partner as a GET.")
 DLV_BAD_REPLY = _code("delivery.bad_reply", 0, "Partner answered with something we cannot read",
                       "Permanent: check the partner's API version against the connector.")
 DLV_TRANSFORM = _code("delivery.transform_failed", 0, "Transform failed",
