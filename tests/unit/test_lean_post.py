@@ -3,6 +3,7 @@ Response, errors map as before, and a redirect is refused with its Location, nev
 301/302 would reach the partner as a GET)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -59,19 +60,20 @@ def partner():  # noqa: ANN201
     server.server_close()
 
 
-def _connector(url: str, **options) -> RestConnector:  # noqa: ANN003
+@contextlib.contextmanager
+def _connector(url: str, **options):  # noqa: ANN003, ANN202
     connector = RestConnector("partner", {"url": url, **options}, context=None)
     connector.concurrency = 4
     connector.start()
-    return connector
+    try:
+        yield connector
+    finally:
+        connector.stop()
 
 
 def test_a_post_answers_a_requests_response_the_connectors_can_read(partner) -> None:
-    connector = _connector(partner)
-    try:
+    with _connector(partner) as connector:
         response = connector.post_json(partner + "/in?docId=A%201", {"ten": "Nguyễn Văn Ả"}, {"Idempotency-Key": "m-1/r"})
-    finally:
-        connector.stop()
     assert response.status_code == 200 and response.headers["x-ref"] == "r-1"
     assert response.json() == {"nhan": "Đã tiếp nhận", "echo": {"ten": "Nguyễn Văn Ả"}}
     assert "Đã tiếp nhận" in response.text
@@ -82,32 +84,20 @@ def test_a_post_answers_a_requests_response_the_connectors_can_read(partner) -> 
 
 
 def test_a_redirect_is_refused_with_its_location_and_not_followed(partner) -> None:
-    connector = _connector(partner)
-    try:
-        with pytest.raises(PermanentError) as raised:
-            connector.post_json(partner + "/moved", {"n": 1})
-    finally:
-        connector.stop()
+    with _connector(partner) as connector, pytest.raises(PermanentError) as raised:
+        connector.post_json(partner + "/moved", {"n": 1})
     assert raised.value.code == errors.DLV_REDIRECTED
     assert "HTTP 302 to https://partner.example/new" in raised.value.detail
     assert [s[0] for s in _Partner.seen] == ["POST"], "the redirect was not followed (no GET to the new address)"
 
 
 def test_a_slow_answer_is_a_timeout_and_a_closed_port_a_network_error(partner) -> None:
-    connector = _connector(partner, read_timeout=0.2)
-    try:
-        with pytest.raises(TransientError) as slow:
-            connector.post_json(partner + "/slow", {"n": 1})
-    finally:
-        connector.stop()
+    with _connector(partner, read_timeout=0.2) as connector, pytest.raises(TransientError) as slow:
+        connector.post_json(partner + "/slow", {"n": 1})
     assert slow.value.code == errors.DLV_TIMEOUT
     with socket.socket() as s:          # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
-    connector = _connector(closed)
-    try:
-        with pytest.raises(TransientError) as down:
-            connector.post_json(closed + "/in", {"n": 1})
-    finally:
-        connector.stop()
+    with _connector(closed) as connector, pytest.raises(TransientError) as down:
+        connector.post_json(closed + "/in", {"n": 1})
     assert down.value.code == errors.DLV_NETWORK
