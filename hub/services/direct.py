@@ -42,10 +42,6 @@ class DirectHttp(HttpRequestHandler):
         finally:
             self._in_flight -= 1
 
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
     def stop(self) -> None:
         deadline = time.monotonic() + DRAIN_SECONDS
         while self._in_flight and time.monotonic() < deadline:

@@ -96,8 +96,8 @@ def make_gateway(runtime: HubRuntime) -> type:
         name = "gateway"
         hub = Runtime(runtime)
 
-        # The hot path, answered in the web server's green thread (hub/services/direct.py); the method below is
-        # what it runs, kept as the service's method for nameko's test tools.
+        # The hot path, answered in the web server's green thread by ``respond`` (hub/services/direct.py); the
+        # method does the same through the injected runtime, for nameko's test tools (worker_factory).
         @direct_http("POST", "/v1/messages",
                      respond=lambda request: answer(request, lambda: submit(runtime, limit, request, call=False)))
         @guarded
