@@ -23,12 +23,18 @@ TIMEOUTS = (urllib3.exceptions.TimeoutError,)
 FAILURES = (urllib3.exceptions.HTTPError,)
 
 
+def pool_size(concurrency: int) -> int:
+    """Connections kept per partner host: the attempts that may run at once, + 2 for a scheduler's poll or a health
+    probe beside them (a smaller pool opens and drops a connection per attempt beyond it)."""
+    return max(concurrency, 1) + 2
+
+
 class PartnerPool:
-    """The connection pool of one partner connector, as large as the attempts that may run at once (+2 for a
-    scheduler's poll or a health probe beside them). TLS is verified against the same CA bundle as requests'."""
+    """The connection pool of one partner connector (``pool_size``). TLS is verified against the same CA bundle as
+    requests'."""
 
     def __init__(self, concurrency: int) -> None:
-        self._manager = urllib3.PoolManager(num_pools=4, maxsize=max(concurrency, 1) + 2, block=False,
+        self._manager = urllib3.PoolManager(num_pools=4, maxsize=pool_size(concurrency), block=False,
                                             retries=False, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
 
     def post(self, url: str, data: bytes, headers: dict[str, str],

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from connectors.lean_post import FAILURES, TIMEOUTS, UNREACHABLE, PartnerPool
+from connectors.lean_post import FAILURES, TIMEOUTS, UNREACHABLE, PartnerPool, pool_size
 from hub import errors, registry
 from hub.contracts import Connector, Delivery, Health, Reply
 from hub.errors import PermanentError, TransientError
@@ -42,8 +42,7 @@ def partner_session(concurrency: int) -> requests.Session:
     "Connection pool is full" - seen in the slow-partner bench at concurrency 128 (bench/README.md)."""
     session = requests.Session()
     session.trust_env = False
-    # + 2: a scheduler's poll or a health probe beside a full set of attempts
-    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(concurrency, 1) + 2, max_retries=0)
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size(concurrency), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -30,9 +30,9 @@ def handler_slots(concurrency: int) -> int:
 
 
 def bounded(timeout: float, calls: int | None = None):  # noqa: ANN201
-    """Bound the total time of one attempt (requests' own timeout is per socket read only), the wait for one of the
-    connector's ``calls`` partner slots included: a partner never sees more than ``concurrency`` calls at once
-    from one process, and no attempt outlives its bound (the lease is counted from it)."""
+    """Bound the total time of one attempt (an HTTP client's own timeout is per socket read only), the wait for one
+    of the connector's ``calls`` partner slots included: a partner never sees more than ``concurrency`` calls at
+    once from one process, and no attempt outlives its bound (the lease is counted from it)."""
     gate = Semaphore(calls) if calls else None
 
     def guard(connector: Connector, send) -> Reply:  # noqa: ANN001

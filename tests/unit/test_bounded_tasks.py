@@ -128,3 +128,22 @@ def test_the_answered_hop_times_the_partner_call_not_the_wait_for_a_slot() -> No
     answered = next(h for h in hops if h.kind == "answered")
     assert outcome.state == "delivered"
     assert 5 <= answered.duration_ms < 150, "waited 300 ms for the slot; the call itself took 10 ms"
+
+
+def test_a_dispatcher_gates_its_partner_calls_at_the_connector_concurrency() -> None:
+    """Through make_dispatcher, as the worker runs it: twice the concurrency in handlers, never more calls."""
+    in_flight, peak = [0], [0]
+
+    def send() -> str:
+        in_flight[0] += 1
+        peak[0] = max(peak[0], in_flight[0])
+        eventlet.sleep(0.02)
+        in_flight[0] -= 1
+        return "ok"
+
+    runtime = _runtime(dispatch=lambda connector, body, guard: guard(SimpleNamespace(name=connector), send))
+    runtime.lease_for = lambda _c: 5.0
+    service = worker_factory(make_dispatcher(runtime, "echo"), hub=runtime)   # the helper's echo: concurrency 2
+    pool = eventlet.GreenPool(handler_slots(2))
+    list(pool.imap(lambda i: service.deliver({"delivery": f"m-{i}/route"}), range(12)))
+    assert peak[0] == 2, "four handlers at once, two partner calls at most"
