@@ -3,14 +3,19 @@
 * exchange ``hub.deliver`` (direct, durable); one queue ``hub.deliver.<connector>`` per connector, durable
   (quorum on a cluster), dead-lettering to ``hub.dead`` for what a consumer rejects;
 * messages are persistent, JSON only, published ``mandatory`` with publisher confirms on RabbitMQ, so a
-  delivery that no queue took raises instead of vanishing (reliability.md: nameko's own publisher does not).
+  delivery that no queue took raises instead of vanishing (reliability.md: nameko's own publisher does not);
+* one bus message carries the deliveries of one connector published together: ``{"delivery": id}`` for one,
+  ``{"deliveries": [id, ...]}`` (at most ``BATCH_LIMIT``) for the deliveries of concurrent accepts published in
+  one burst. Each is still its own delivery in the store (claimed, attempted and recorded alone); the bus message
+  is acknowledged once all of them are recorded. The broker's work - a persistent write, a confirm, a delivery to
+  a consumer, an ack - is then paid once per burst instead of once per delivery (bench/README.md).
 """
 from __future__ import annotations
 
 import json
 import time
 import weakref
-from typing import Iterable
+from typing import Any, Iterable
 
 from amqp import Message as AmqpMessage
 from amqp.exceptions import MessageNacked
@@ -32,6 +37,33 @@ SUBMIT_QUEUES = {kind: Queue(f"hub.submit.{kind}", exchange=SUBMIT_EXCHANGE, rou
 PUBLISH_TIMEOUT = 5.0
 #: memory:// polls; 5 ms keeps the embedded hub responsive without burning a core when idle
 MEMORY_OPTIONS = {"polling_interval": 0.005}
+#: deliveries one bus message carries at most. A dispatcher holds up to twice its connector's ``concurrency`` of
+#: them at once whatever the batches (hub/services/dispatcher.py); the limit keeps what one worker takes from the
+#: queue (its prefetch counts bus messages) close to what it can start, so other workers share a backlog
+BATCH_LIMIT = 16
+
+
+def delivery_ids(body: Any) -> list[str]:
+    """The delivery ids one bus message carries (``{"delivery": id}`` or ``{"deliveries": [...]}``); empty when it
+    names none (such a message is logged and dropped by the dispatcher: nothing to claim)."""
+    if not isinstance(body, dict):
+        return []
+    if isinstance(body.get("deliveries"), list):
+        return [d for d in body["deliveries"] if isinstance(d, str)]
+    return [body["delivery"]] if isinstance(body.get("delivery"), str) else []
+
+
+def bus_messages(refs: Iterable[DeliveryRef], limit: int = BATCH_LIMIT) -> list[tuple[str, list[str]]]:
+    """(connector, delivery ids) per bus message: the deliveries of one connector together, in the order given,
+    at most ``limit`` per message."""
+    grouped: dict[str, list[str]] = {}
+    for ref in refs:
+        grouped.setdefault(ref.connector, []).append(ref.id)
+    return [(connector, ids[i:i + limit]) for connector, ids in grouped.items() for i in range(0, len(ids), limit)]
+
+
+def encode(ids: list[str]) -> bytes:
+    return json.dumps({"delivery": ids[0]} if len(ids) == 1 else {"deliveries": ids}).encode()
 
 
 def is_amqp(url: str) -> bool:
@@ -87,11 +119,11 @@ class Bus:
     def _publish(self, conn: Connection, refs: list[DeliveryRef]) -> None:
         conn.ensure_connection(max_retries=1, timeout=5)
         producer = Producer(conn.default_channel)
-        for ref in refs:
-            producer.publish(json.dumps({"delivery": ref.id}), exchange=DELIVER_EXCHANGE, routing_key=ref.connector,
+        for connector, ids in bus_messages(refs):
+            producer.publish(encode(ids), exchange=DELIVER_EXCHANGE, routing_key=connector,
                              content_type="application/json", content_encoding="utf-8", delivery_mode=2,
                              mandatory=is_amqp(self.url),
-                             declare=[self.queues[ref.connector]] if ref.connector in self.queues else [],
+                             declare=[self.queues[connector]] if connector in self.queues else [],
                              retry=False, timeout=PUBLISH_TIMEOUT)
 
     def _publish_burst(self, batch: list[list[DeliveryRef]]) -> list[Exception | None]:
@@ -117,8 +149,8 @@ class Bus:
         for connector in {ref.connector for ref in refs if ref.connector in self.queues}:
             maybe_declare(self.queues[connector], conn.default_channel)
         confirms.failed = {}
-        for ref in refs:
-            confirms.publish(ref)
+        for connector, ids in bus_messages(refs):
+            confirms.publish(connector, ids)
         deadline = time.monotonic() + PUBLISH_TIMEOUT
         while confirms.pending:
             remaining = deadline - time.monotonic()
@@ -178,23 +210,23 @@ class _Confirms:
         self.channel.basic_publish = self.channel._basic_publish  # the confirm-mode one would wait for each ack
         self.channel.confirm_select()
         self.seq = 0
-        self.pending: dict[int, str] = {}       # publish number -> delivery id
+        self.pending: dict[int, list[str]] = {}  # publish number -> the delivery ids it carries
         self.failed: dict[str, Exception] = {}  # delivery id -> why it is not on its queue
         self.channel.events["basic_ack"].add(self._ack)
         self.channel.events["basic_nack"].add(self._nack)
         self.channel.events["basic_return"].add(self._returned)
 
-    def publish(self, ref: DeliveryRef) -> None:
-        body = json.dumps({"delivery": ref.id}).encode()
-        message = AmqpMessage(body, content_type="application/json", content_encoding="utf-8", delivery_mode=2)
-        self.channel.basic_publish(message, exchange=DELIVER_EXCHANGE.name, routing_key=ref.connector,
+    def publish(self, connector: str, ids: list[str]) -> None:
+        message = AmqpMessage(encode(ids), content_type="application/json", content_encoding="utf-8",
+                              delivery_mode=2)
+        self.channel.basic_publish(message, exchange=DELIVER_EXCHANGE.name, routing_key=connector,
                                    mandatory=True, timeout=PUBLISH_TIMEOUT)
         self.seq += 1
-        self.pending[self.seq] = ref.id
+        self.pending[self.seq] = ids
 
     def _settled(self, tag: int, multiple: bool) -> list[str]:
         tags = [t for t in self.pending if t <= tag] if multiple else [tag]
-        return [did for did in (self.pending.pop(t, None) for t in tags) if did is not None]
+        return [did for ids in (self.pending.pop(t, None) for t in tags) if ids for did in ids]
 
     def _ack(self, tag: int, multiple: bool) -> None:
         self._settled(tag, multiple)
@@ -205,7 +237,8 @@ class _Confirms:
 
     def _returned(self, exc: Exception, exchange: str, routing_key: str, message) -> None:  # noqa: ANN001
         try:
-            did = json.loads(message.body)["delivery"]
-        except (ValueError, KeyError, TypeError):
+            ids = delivery_ids(json.loads(message.body))
+        except ValueError:
             return
-        self.failed[did] = exc
+        for did in ids:
+            self.failed[did] = exc

@@ -8,7 +8,7 @@ import eventlet
 from eventlet.semaphore import Semaphore
 
 from hub import errors
-from hub.bus import delivery_queue
+from hub.bus import delivery_ids, delivery_queue
 from hub.contracts import Connector, Reply
 from hub.errors import TransientError
 from hub.runtime import HubRuntime
@@ -25,7 +25,8 @@ class Stuck(errors.HubError):
 def handler_slots(concurrency: int) -> int:
     """Deliveries one dispatcher holds at once: its connector's ``concurrency`` in partner calls, and as many again
     claiming or recording an outcome around those calls. With one slot per call, every claim and every outcome
-    commit kept a partner slot idle (slow partner, 128 slots: 317 ms per slot for a 221 ms call)."""
+    commit kept a partner slot idle (slow partner, 128 slots: 317 ms per slot for a 221 ms call). It also sizes the
+    bus messages taken at once (nameko workers, prefetch), each carrying one delivery or a burst of them."""
     return 2 * concurrency
 
 
@@ -54,22 +55,20 @@ def bounded(timeout: float, calls: int | None = None):  # noqa: ANN201
 def make_dispatcher(runtime: HubRuntime, connector: str) -> type:
     spec = runtime.config.connectors[connector]
     guard = bounded(spec.timeout, spec.concurrency)
-    # The whole handler (claim, attempt, record) is bounded by the delivery's lease: past it another worker may
+    # The handling of each delivery (claim, attempt, record) is bounded by its lease: past it another worker may
     # take the delivery anyway, and a handler stuck on a broken connection would otherwise hold one of the
-    # connector's worker slots for good - enough of them and the consumer stops taking messages, silently.
+    # connector's slots for good - enough of them and the consumer stops taking messages, silently.
     lease = runtime.lease_for(connector)
+    # Deliveries in hand at once, whatever the bus messages carry: one delivery waits for a slot BEFORE its claim,
+    # so a burst never leases more than the dispatcher can start (its lease is counted from the claim).
+    slots = Semaphore(handler_slots(spec.concurrency))
 
-    class Dispatcher:
-        name = f"dispatcher_{connector}"
-        hub = Runtime(runtime)
-
-        # requeue_on_error: a handler that could not record its outcome never acknowledges silently
-        @consume_deliveries(delivery_queue(connector, runtime.bus.quorum), requeue_on_error=True)
-        def deliver(self, body):  # noqa: ANN001, ANN201
+    def deliver_one(hub: HubRuntime, did: str) -> None:
+        with slots:
             stuck = Stuck(errors.STUCK, f"a {connector} delivery handler ran past its {lease:g} s lease")
             try:
                 with eventlet.Timeout(lease, stuck):
-                    self.hub.dispatch(connector, body, guard)
+                    hub.dispatch(connector, {"delivery": did}, guard)
             except errors.UnavailableError:
                 eventlet.sleep(1)  # the store is away: do not spin on requeues
                 raise
@@ -78,5 +77,40 @@ def make_dispatcher(runtime: HubRuntime, connector: str) -> type:
                                 exc_info=True)
                 raise
 
+    class Dispatcher:
+        name = f"dispatcher_{connector}"
+        hub = Runtime(runtime)
+
+        # requeue_on_error: a handler that could not record its outcome never acknowledges silently
+        @consume_deliveries(delivery_queue(connector, runtime.bus.quorum), requeue_on_error=True)
+        def deliver(self, body):  # noqa: ANN001, ANN201
+            ids = delivery_ids(body)
+            if not ids:
+                self.hub.dispatch(connector, body)   # logged and dropped there: it names nothing to claim
+            elif len(ids) == 1:
+                deliver_one(self.hub, ids[0])
+            else:
+                each(lambda did: deliver_one(self.hub, did), ids)
+
     Dispatcher.__name__ = Dispatcher.__qualname__ = f"Dispatcher_{connector}"
     return Dispatcher
+
+
+def each(work, items: list[str]) -> None:  # noqa: ANN001
+    """``work(item)`` for every item at once, in green threads; returns when all are done, then raises the first
+    failure (the bus message is requeued: the deliveries already recorded are not sent again, their claim says
+    so). A handler killed while waiting takes its green threads with it."""
+    threads = [eventlet.spawn(work, item) for item in items]
+    failure: BaseException | None = None
+    try:
+        for thread in threads:
+            try:
+                thread.wait()
+            except Exception as exc:  # noqa: BLE001 - the others still finish and record their outcomes
+                failure = failure or exc
+    except BaseException:
+        for thread in threads:
+            thread.kill()
+        raise
+    if failure is not None:
+        raise failure

@@ -147,3 +147,69 @@ def test_a_dispatcher_gates_its_partner_calls_at_the_connector_concurrency() -> 
     pool = eventlet.GreenPool(handler_slots(2))
     list(pool.imap(lambda i: service.deliver({"delivery": f"m-{i}/route"}), range(12)))
     assert peak[0] == 2, "four handlers at once, two partner calls at most"
+
+
+# --- bus messages carrying a burst of deliveries (hub/bus.py) ---------------------------------------------------
+
+def test_a_burst_is_handled_delivery_by_delivery_at_once_within_the_dispatcher_slots() -> None:
+    """Each delivery of a burst is dispatched alone and concurrently, but never more at once than the dispatcher's
+    slots (twice the concurrency: 4 for the helper's echo), however many bursts arrive together."""
+    in_hand, peak, seen = [0], [0], []
+
+    def dispatch(connector, body, guard):  # noqa: ANN001, ANN202
+        in_hand[0] += 1
+        peak[0] = max(peak[0], in_hand[0])
+        eventlet.sleep(0.02)
+        seen.append(body)
+        in_hand[0] -= 1
+
+    runtime = _runtime(dispatch=dispatch)
+    runtime.lease_for = lambda _c: 5.0
+    service = worker_factory(make_dispatcher(runtime, "echo"), hub=runtime)
+    bursts = [{"deliveries": [f"m-{b}-{i}/route" for i in range(6)]} for b in range(3)]
+    started = eventlet.hubs.get_hub().clock()
+    list(eventlet.GreenPool(3).imap(service.deliver, bursts))
+    elapsed = eventlet.hubs.get_hub().clock() - started
+    assert sorted(b["delivery"] for b in seen) == sorted(d for b in bursts for d in b["deliveries"])
+    assert peak[0] == handler_slots(2) == 4, "18 deliveries in hand, 4 at most at once"
+    assert elapsed < 18 * 0.02, "the deliveries of a burst ran at once, not one after the other"
+
+
+def test_a_burst_with_one_failure_finishes_the_others_then_requeues() -> None:
+    done = []
+
+    def dispatch(connector, body, guard):  # noqa: ANN001, ANN202
+        if body["delivery"] == "bad/route":
+            raise errors.UnavailableError(errors.STORE_UNAVAILABLE, "the store is away")
+        eventlet.sleep(0.01)
+        done.append(body["delivery"])
+
+    runtime = _runtime(dispatch=dispatch)
+    runtime.lease_for = lambda _c: 5.0
+    service = worker_factory(make_dispatcher(runtime, "echo"), hub=runtime)
+    with pytest.raises(errors.UnavailableError):   # raising = nameko requeues the whole bus message
+        service.deliver({"deliveries": ["a/route", "bad/route", "b/route"]})
+    assert sorted(done) == ["a/route", "b/route"], "the others were recorded before the requeue"
+
+
+def test_a_stuck_delivery_of_a_burst_is_stopped_at_its_own_lease(caplog) -> None:
+    done = []
+
+    def dispatch(connector, body, guard):  # noqa: ANN001, ANN202
+        if body["delivery"] == "stuck/route":
+            _waits_forever()
+        done.append(body["delivery"])
+
+    runtime = _runtime(dispatch=dispatch)   # lease 0.3 s
+    service = worker_factory(make_dispatcher(runtime, "echo"), hub=runtime)
+    started = eventlet.hubs.get_hub().clock()
+    with caplog.at_level(logging.ERROR, logger="hub.stuck"), pytest.raises(Stuck):
+        service.deliver({"deliveries": ["a/route", "stuck/route"]})
+    assert eventlet.hubs.get_hub().clock() - started < 2 and done == ["a/route"]
+
+
+def test_a_bus_message_naming_no_delivery_goes_to_the_runtime_to_be_logged_and_dropped() -> None:
+    seen = []
+    runtime = _runtime(dispatch=lambda connector, body, guard=None: seen.append(body))
+    worker_factory(make_dispatcher(runtime, "echo"), hub=runtime).deliver({"deliveries": [1, None]})
+    assert seen == [{"deliveries": [1, None]}]

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from kombu import Connection
 
-from hub.bus import Bus
+from hub.bus import BATCH_LIMIT, Bus, delivery_ids
 from hub.combine import Combiner
 from hub.message import Message
 from hub.store import DeliveryRef, HopRecord, Outcome, Store
@@ -136,12 +136,17 @@ def test_bus_publishes_of_concurrent_callers_are_all_confirmed_on_their_queue():
         assert isinstance(mixed[2], Exception) and [mixed[i] for i in (0, 1, 3)] == [None] * 3
         with Connection(url) as conn:
             queue = bus.queues[name](conn.default_channel)
-            seen = []
+            seen, carried = [], []
             while (msg := queue.get(no_ack=True)) is not None:
                 assert msg.properties["delivery_mode"] == 2
-                seen.append(msg.payload["delivery"])
+                ids = delivery_ids(msg.payload)
+                assert 1 <= len(ids) <= BATCH_LIMIT
+                seen.extend(ids)
+                carried.append(len(ids))
             queue.delete()
         assert sorted(seen) == sorted([f"m{i}/{j}" for i in range(16) for j in range(3)] + ["x0", "x1", "x3"])
+        # the deliveries of one caller at least travel together: fewer bus messages than deliveries
+        assert len(carried) < len(seen) and max(carried) >= 3, carried
     finally:
         bus.close()
 
