@@ -1,6 +1,7 @@
 """Starts the hub's services in this process (the embedded default runs them all) and stops them cleanly."""
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -31,6 +32,21 @@ from hub.web import ops
 
 log = logging.getLogger("hub.runner")
 ROLES = ("all", "gateway", "worker")
+#: allocations (net of frees) between two collections of the youngest generation; Python's default is 700
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def settle_memory() -> None:
+    """Once the services run: what start-up loaded (modules, config, schemas, keys, nameko's and kombu's machinery)
+    lives as long as the process, so it is moved out of the cyclic collector's sight (``gc.freeze``) instead of
+    being walked again at every full collection; and the youngest generation is collected after 20,000 net
+    allocations instead of 700, so the per-message objects (freed by reference counting almost all) no longer
+    trigger a collection every few messages. Collections were 6-8 % of a loaded gateway's and worker's CPU
+    (bench/README.md). Reference counting still frees nearly everything at once; what cycles remain wait a
+    little longer, which the soak's flat memory checks."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 class _QuietLog:
@@ -100,6 +116,7 @@ class HubProcess:
             self._serve_metrics()
         for cls, workers in service_classes(self.runtime, self.role):
             self.supervisor.start(cls, nameko_config(self.config, workers))
+        settle_memory()
         return True
 
     def _serve_metrics(self) -> None:
