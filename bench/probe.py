@@ -1,4 +1,4 @@
-"""Two looks inside one deployment that the bench's tables cannot give (bench/README.md quotes both):
+"""Three looks inside one deployment that the bench's tables cannot give (bench/README.md quotes them):
 
     .venv/bin/python -m bench.probe stages pass-through --workers 1 [--rate 50]
         one sender at a low fixed rate; the client's POST round trip, and when each hop of a message happened
@@ -7,6 +7,9 @@
         32 senders at saturation; CPU of each hub process (cores used during the load, CPU ms per message with the
         drain), the simulator's, and the deliveries in flight sampled every 0.25 s: is a worker short of CPU or
         of attempts in flight?
+    .venv/bin/python -m bench.probe rate pass-through --workers 1 --rate 200 [--seconds 10]
+        32 senders, open loop at a FIXED rate (the bench's 50 % phase follows each run's own saturation, so two
+        commits are compared there at different rates): accepted -> delivered and client send -> delivered
 """
 from __future__ import annotations
 
@@ -102,19 +105,35 @@ def split(hub: Hub, sims: Simulators, scenario, seconds: float) -> None:  # noqa
               f"p90 {calls[int(len(calls) * .9)]:.1f}  max {calls[-1]:.1f}")
 
 
+def at_rate(hub: Hub, scenario, rate: float, seconds: float) -> None:  # noqa: ANN001
+    per_unit = len(scenario.units("x")("0-0", 0))
+    load.run(hub.url + "/v1/messages", scenario.units("warm"), 2, 4, headers={"Authorization": f"Bearer {TOKEN}"})
+    sent = load.run(hub.url + "/v1/messages", scenario.units("rate"), seconds, 32, rate=rate / per_unit,
+                    headers={"Authorization": f"Bearer {TOKEN}"})
+    measure.settle(hub.engine, "rate", sent.ok * scenario.deliveries_per_message, 120)
+    out = measure.outcome(hub.engine, "rate", sent.sent_at)
+    print(f"offered {rate:g} messages/s for {seconds:g} s: accepted {sent.ok}, delivered {out.delivered}, "
+          f"dead {out.dead}")
+    print(f"  accepted -> delivered ms:     {out.latency()}")
+    print(f"  client send -> delivered ms:  {load.percentiles(out.end_to_end_ms)}")
+    print(f"  client POST round trip ms:    {load.percentiles(sent.latencies_ms)}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(prog="python -m bench.probe", description=__doc__.splitlines()[0])
-    p.add_argument("look", choices=["stages", "split"])
+    p.add_argument("look", choices=["stages", "split", "rate"])
     p.add_argument("scenario", choices=sorted(SCENARIOS))
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--rate", type=float, default=50, help="stages: messages per second, one sender")
+    p.add_argument("--rate", type=float, default=50, help="stages: messages per second, one sender; rate: 32")
     p.add_argument("--messages", type=int, default=300, help="stages: how many")
-    p.add_argument("--seconds", type=float, default=10, help="split: length of the saturation")
+    p.add_argument("--seconds", type=float, default=10, help="split: length of the saturation; rate: of the load")
     args = p.parse_args()
     scenario = SCENARIOS[args.scenario]
     with deployment(scenario, args.workers, "hub-probe-") as (hub, sims):
         if args.look == "stages":
             stages(hub, scenario, args.messages, args.rate)
+        elif args.look == "rate":
+            at_rate(hub, scenario, args.rate, args.seconds)
         else:
             split(hub, sims, scenario, args.seconds)
     return 0

@@ -129,6 +129,7 @@ def main() -> int:
     p.add_argument("--suffix", default="")
     p.add_argument("--baselines-suffix", default=None)
     p.add_argument("--soak-minutes", type=float, default=30, help="which soak result of that date to judge")
+    p.add_argument("--soak-suffix", default="", help="that soak's file name suffix (an older run's, renamed)")
     args = p.parse_args()
     base = _load(args.date, "baselines", args.suffix if args.baselines_suffix is None else args.baselines_suffix) or {}
     docs = {n: d for n in ORDER if (d := _load(args.date, n, args.suffix))}
@@ -136,7 +137,7 @@ def main() -> int:
     for doc in docs.values():
         print(scenario_table(doc) + "\n")
     print("| target | measured | verdict |\n|---|---|---|")
-    soak = _load(args.date, "soak", f"-{args.soak_minutes:g}min")
+    soak = _load(args.date, "soak", f"-{args.soak_minutes:g}min{args.soak_suffix}")
     for t, m, v in targets(docs, base, soak):
         print(f"| {t} | {m} | {v} |")
     return 0
