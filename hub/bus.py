@@ -37,9 +37,10 @@ SUBMIT_QUEUES = {kind: Queue(f"hub.submit.{kind}", exchange=SUBMIT_EXCHANGE, rou
 PUBLISH_TIMEOUT = 5.0
 #: memory:// polls; 5 ms keeps the embedded hub responsive without burning a core when idle
 MEMORY_OPTIONS = {"polling_interval": 0.005}
-#: deliveries one bus message carries at most. A dispatcher holds up to twice its connector's ``concurrency`` of
-#: them at once whatever the batches (hub/services/dispatcher.py); the limit keeps what one worker takes from the
-#: queue (its prefetch counts bus messages) close to what it can start, so other workers share a backlog
+#: deliveries one bus message carries at most. A dispatcher works on up to twice its connector's ``concurrency`` of
+#: them at once whatever the bursts (hub/services/dispatcher.py), but its prefetch counts bus messages: the limit
+#: bounds what one worker takes from the queue ahead of what it can start (16 x its prefetch at most), so other
+#: workers still share a backlog and a prefetched delivery waits seconds, not minutes, for its claim
 BATCH_LIMIT = 16
 
 
