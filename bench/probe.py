@@ -124,7 +124,8 @@ def main() -> int:
     p.add_argument("look", choices=["stages", "split", "rate"])
     p.add_argument("scenario", choices=sorted(SCENARIOS))
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--rate", type=float, default=50, help="stages: messages per second, one sender; rate: 32")
+    p.add_argument("--rate", type=float, default=50,
+                   help="messages per second: stages, from one sender; rate, over 32 senders")
     p.add_argument("--messages", type=int, default=300, help="stages: how many")
     p.add_argument("--seconds", type=float, default=10, help="split: length of the saturation; rate: of the load")
     args = p.parse_args()
