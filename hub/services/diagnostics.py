@@ -20,10 +20,24 @@ log = logging.getLogger("hub.diagnostics")
 def green_stacks() -> list[str]:
     """The current stack of every live green thread, innermost call last."""
     stacks = []
-    for obj in gc.get_objects():
+    for obj in _live_objects():
         if isinstance(obj, greenlet.greenlet) and obj.gr_frame is not None:
             stacks.append("".join(traceback.format_stack(obj.gr_frame)))
     return stacks
+
+
+def _live_objects() -> list[Any]:
+    """Every object the collector tracks, those frozen at start-up included (hub/services/runner.py settle_memory):
+    ``gc.get_objects`` leaves the frozen ones out, and the consumers' green threads were started before the freeze.
+    A dump is a rare operator action, so the freeze is lifted for the look and laid again (on what lives now)."""
+    frozen = gc.get_freeze_count() > 0
+    if frozen:
+        gc.unfreeze()
+    try:
+        return gc.get_objects()
+    finally:
+        if frozen:
+            gc.freeze()
 
 
 def dump(_signum: int = 0, _frame: Any = None) -> None:

@@ -46,3 +46,21 @@ def test_a_started_hub_process_settles_its_memory(monkeypatch, config_dir, tmp_p
     monkeypatch.setattr(runner, "service_classes", lambda runtime, role: [])
     monkeypatch.setattr(runner, "settle_memory", lambda: settled.append(True))
     assert process.start() and settled == [True]
+
+
+def test_a_green_thread_dump_still_sees_the_green_threads_started_before_the_freeze(restored_gc):
+    import eventlet
+
+    from hub.services.diagnostics import green_stacks
+
+    def waits_for_the_bus_here() -> None:
+        eventlet.sleep(60)
+
+    thread = eventlet.spawn(waits_for_the_bus_here)
+    eventlet.sleep(0)
+    try:
+        runner.settle_memory()
+        assert any("waits_for_the_bus_here" in stack for stack in green_stacks())
+        assert gc.get_freeze_count() > 0, "the dump lays the freeze again"
+    finally:
+        thread.kill()
