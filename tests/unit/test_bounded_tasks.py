@@ -67,22 +67,30 @@ def test_dispatchers_hold_twice_the_concurrency_in_deliveries(monkeypatch) -> No
     assert handler_slots(10) == 20
 
 
+class _Peak:
+    """Counts how many calls run at once; ``peak``: the most seen together."""
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+
+    def call(self, seconds: float = 0.02) -> str:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        eventlet.sleep(seconds)
+        self.now -= 1
+        return "ok"
+
+
 def test_no_more_partner_calls_at_once_than_the_connector_concurrency() -> None:
     guard = bounded(timeout=2.0, calls=3)
     connector = SimpleNamespace(name="echo")
-    in_flight, peak = [0], [0]
-
-    def send() -> str:
-        in_flight[0] += 1
-        peak[0] = max(peak[0], in_flight[0])
-        eventlet.sleep(0.02)
-        in_flight[0] -= 1
-        return "ok"
+    calls = _Peak()
+    send = calls.call
 
     pool = eventlet.GreenPool(12)
     answers = list(pool.imap(lambda _i: guard(connector, send), range(12)))
     assert answers == ["ok"] * 12
-    assert peak[0] == 3, "twelve handlers at once, three partner calls at most"
+    assert calls.peak == 3, "twelve handlers at once, three partner calls at most"
 
 
 def test_waiting_for_a_partner_slot_counts_in_the_attempt_bound() -> None:
@@ -132,21 +140,15 @@ def test_the_answered_hop_times_the_partner_call_not_the_wait_for_a_slot() -> No
 
 def test_a_dispatcher_gates_its_partner_calls_at_the_connector_concurrency() -> None:
     """Through make_dispatcher, as the worker runs it: twice the concurrency in handlers, never more calls."""
-    in_flight, peak = [0], [0]
-
-    def send() -> str:
-        in_flight[0] += 1
-        peak[0] = max(peak[0], in_flight[0])
-        eventlet.sleep(0.02)
-        in_flight[0] -= 1
-        return "ok"
+    calls = _Peak()
+    send = calls.call
 
     runtime = _runtime(dispatch=lambda connector, body, guard: guard(SimpleNamespace(name=connector), send))
     runtime.lease_for = lambda _c: 5.0
     service = worker_factory(make_dispatcher(runtime, "echo"), hub=runtime)   # the helper's echo: concurrency 2
     pool = eventlet.GreenPool(handler_slots(2))
     list(pool.imap(lambda i: service.deliver({"delivery": f"m-{i}/route"}), range(12)))
-    assert peak[0] == 2, "four handlers at once, two partner calls at most"
+    assert calls.peak == 2, "four handlers at once, two partner calls at most"
 
 
 # --- bus messages carrying a burst of deliveries (hub/bus.py) ---------------------------------------------------
@@ -154,14 +156,11 @@ def test_a_dispatcher_gates_its_partner_calls_at_the_connector_concurrency() -> 
 def test_a_burst_is_handled_delivery_by_delivery_at_once_within_the_dispatcher_slots() -> None:
     """Each delivery of a burst is dispatched alone and concurrently, but never more at once than the dispatcher's
     slots (twice the concurrency: 4 for the helper's echo), however many bursts arrive together."""
-    in_hand, peak, seen = [0], [0], []
+    in_hand, seen = _Peak(), []
 
     def dispatch(connector, body, guard):  # noqa: ANN001, ANN202
-        in_hand[0] += 1
-        peak[0] = max(peak[0], in_hand[0])
-        eventlet.sleep(0.02)
+        in_hand.call()
         seen.append(body)
-        in_hand[0] -= 1
 
     runtime = _runtime(dispatch=dispatch)
     runtime.lease_for = lambda _c: 5.0
@@ -171,7 +170,7 @@ def test_a_burst_is_handled_delivery_by_delivery_at_once_within_the_dispatcher_s
     list(eventlet.GreenPool(3).imap(service.deliver, bursts))
     elapsed = eventlet.hubs.get_hub().clock() - started
     assert sorted(b["delivery"] for b in seen) == sorted(d for b in bursts for d in b["deliveries"])
-    assert peak[0] == handler_slots(2) == 4, "18 deliveries in hand, 4 at most at once"
+    assert in_hand.peak == handler_slots(2) == 4, "18 deliveries in hand, 4 at most at once"
     assert elapsed < 18 * 0.02, "the deliveries of a burst ran at once, not one after the other"
 
 
