@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from hub.store.schema import deliveries, hops, messages
@@ -34,13 +34,27 @@ def earlier_unfinished(conn: Connection, delivery_id: str) -> str | None:
                       .where(deliveries.c.id == delivery_id)).first()
     if me is None or not me.subject:
         return None
-    before = or_(messages.c.accepted_at < me.accepted_at,
-                 and_(messages.c.accepted_at == me.accepted_at, messages.c.id < me.id))
-    row = conn.execute(select(deliveries.c.id).join(messages, messages.c.id == deliveries.c.message_id)
-                       .where(messages.c.subject == me.subject, deliveries.c.connector == me.connector,
-                              deliveries.c.state.in_(UNFINISHED), deliveries.c.id != delivery_id, before)
-                       .order_by(messages.c.accepted_at).limit(1)).first()
-    return row.id if row else None
+    earlier = [r for r in _of_subject(conn, me.subject, up_to=me.accepted_at)
+               if r.connector == me.connector and r.state in UNFINISHED and r.id != delivery_id
+               and (r.accepted_at, r.message_id) < (me.accepted_at, me.id)]
+    return min(earlier, key=lambda r: (r.accepted_at, r.message_id)).id if earlier else None
+
+
+def _of_subject(conn: Connection, subject: str, up_to: datetime | None = None) -> list:
+    """Every delivery of the messages of one subject (accepted up to ``up_to``): a dossier's few.
+
+    Only the subject narrows the statement; connector and state are filtered here, in Python, on purpose. With
+    them in SQL, PostgreSQL may start from the deliveries of the connector in those states (its index) and look
+    up each one's message: in a backlog of 2,000 undelivered updates, 42 ms per claim instead of 0.1 (bench,
+    dvcqg-sync), every claim of every ordered delivery, and most likely exactly when a burst has just filled the
+    tables, before autovacuum has analysed them. Named by the subject alone, the plan has one way in
+    (tests/unit/test_ordering.py counts the pages it reads)."""
+    query = (select(deliveries.c.id, deliveries.c.connector, deliveries.c.state, deliveries.c.last_code,
+                    deliveries.c.message_id, messages.c.accepted_at)
+             .join(messages, messages.c.id == deliveries.c.message_id).where(messages.c.subject == subject))
+    if up_to is not None:
+        query = query.where(messages.c.accepted_at <= up_to)
+    return list(conn.execute(query).all())
 
 
 def wait_behind(conn: Connection, delivery_id: str, blocker: str, now: datetime, process: str) -> None:
@@ -70,12 +84,11 @@ def release_next(store: "Store", delivery_id: str) -> list["DeliveryRef"]:  # no
                           .where(deliveries.c.id == delivery_id)).first()
         if me is None or not me.subject:
             return []
-        row = conn.execute(select(deliveries.c.id).join(messages, messages.c.id == deliveries.c.message_id)
-                           .where(messages.c.subject == me.subject, deliveries.c.connector == me.connector,
-                                  deliveries.c.state == "retry_wait", deliveries.c.last_code == WAITING)
-                           .order_by(messages.c.accepted_at, messages.c.id).limit(1)).first()
-        if row is None:
+        parked = [r for r in _of_subject(conn, me.subject)
+                  if r.connector == me.connector and r.state == "retry_wait" and r.last_code == WAITING]
+        if not parked:
             return []
+        row = min(parked, key=lambda r: (r.accepted_at, r.message_id))
         moved = conn.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == "retry_wait")
                              .values(state="pending", updated_at=now))
     return [DeliveryRef(row.id, me.connector)] if moved.rowcount == 1 else []
