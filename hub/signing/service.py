@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
@@ -36,7 +37,7 @@ from hub.signing import jws, xmldsig
 from hub.signing.config import base_dir
 from hub.signing.errors import MALFORMED, MISSING, SignatureError
 from hub.signing.evidence import Evidence, SignedBody
-from hub.signing.keys import KeyRing, thumbprint
+from hub.signing.keys import KeyRing, SigningKey, thumbprint
 
 DEFAULT_JWS_HEADER = "X-JWS-Signature"
 XML_CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -76,9 +77,22 @@ def _short(uri: str) -> str:
     return uri.rsplit("#", 1)[-1]
 
 
+@dataclass(frozen=True)
+class _Signer:
+    """What every signature by one key repeats in its evidence, worked out once per key (not per message)."""
+    key: SigningKey
+    xml_method: str
+    subject: str
+    serial: str
+    thumbprint: str
+    chain: tuple[str, ...]
+    anchors: tuple[str, ...]
+
+
 class SigningService:
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
+        self._signers: dict[str, _Signer] = {}
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], config_directory: str | os.PathLike[str]) -> "SigningService":
@@ -111,25 +125,38 @@ class SigningService:
     def sign_xml(self, document: etree._Element | bytes | str, key_name: str, signature_parent: str | None = None,
                  namespaces: Mapping[str, str] | None = None) -> SignedBody:
         """Enveloped XML-DSig; the result is serialised once, here, and sent as these bytes."""
+        handed_over = isinstance(document, (bytes, str))   # parsed here, for this signature only
         if isinstance(document, (bytes, str)):
             raw = document.encode("utf-8") if isinstance(document, str) else document
             try:
                 document = etree.fromstring(raw, parser=xmldsig.safe_parser())
             except etree.XMLSyntaxError as exc:
                 raise SignatureError(MALFORMED, f"body to sign is not well-formed XML: {exc}") from None
-        signed = xmldsig.sign_enveloped(document, key_name, keyring=self.keyring,
-                                        signature_parent=signature_parent, namespaces=namespaces)
+        signed = xmldsig.sign_enveloped(document, key_name, keyring=self.keyring, signature_parent=signature_parent,
+                                        namespaces=namespaces, handed_over=handed_over)
         data = etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
-        key = self.keyring.signing_key(key_name)
-        method = SignatureMethod.ECDSA_SHA256 if isinstance(key.private_key, ec.EllipticCurvePrivateKey) \
-            else SignatureMethod.RSA_SHA256
-        cert = key.certificate
-        evidence = Evidence("signed", key_name, "xmldsig", _short(method.value), cert.subject.rfc4514_string(),
-                            format(cert.serial_number, "x"), thumbprint(cert), hashlib.sha256(data).hexdigest(),
-                            data=data, certificates=self._our_chain(key_name), anchors=self._our_anchors(key_name),
+        signer = self._signer(key_name)
+        evidence = Evidence("signed", key_name, "xmldsig", signer.xml_method, signer.subject, signer.serial,
+                            signer.thumbprint, hashlib.sha256(data).hexdigest(), data=data,
+                            certificates=signer.chain, anchors=signer.anchors,
                             location=_signature_location(signature_parent),
                             namespaces=tuple(sorted((namespaces or {}).items())))
         return SignedBody(data, XML_CONTENT_TYPE, evidence)
+
+    def _signer(self, key_name: str) -> _Signer:
+        """The key's evidence fields, kept while the key ring hands out the same key (a reloaded ring, a rotated
+        key: another object, worked out again)."""
+        key = self.keyring.signing_key(key_name)
+        known = self._signers.get(key_name)
+        if known is not None and known.key is key:
+            return known
+        cert = key.certificate
+        method = SignatureMethod.ECDSA_SHA256 if isinstance(key.private_key, ec.EllipticCurvePrivateKey) \
+            else SignatureMethod.RSA_SHA256
+        signer = _Signer(key, _short(method.value), cert.subject.rfc4514_string(), format(cert.serial_number, "x"),
+                         thumbprint(cert), self._our_chain(key_name), self._our_anchors(key_name))
+        self._signers[key_name] = signer
+        return signer
 
     def _our_chain(self, key_name: str) -> tuple[str, ...]:
         key = self.keyring.signing_key(key_name)
@@ -152,12 +179,10 @@ class SigningService:
                   unencoded: bool = False) -> SignedBody:
         """Detached JWS over exactly ``data``; the token travels in ``header``."""
         token = jws.sign_detached(data, key_name, keyring=self.keyring, unencoded=unencoded)
-        key = self.keyring.signing_key(key_name)
-        cert = key.certificate
-        evidence = Evidence("signed", key_name, "jws", key.jws_alg, cert.subject.rfc4514_string(),
-                            format(cert.serial_number, "x"), thumbprint(cert), hashlib.sha256(data).hexdigest(),
-                            data=data, signature=token, certificates=self._our_chain(key_name),
-                            anchors=self._our_anchors(key_name))
+        signer = self._signer(key_name)
+        evidence = Evidence("signed", key_name, "jws", signer.key.jws_alg, signer.subject, signer.serial,
+                            signer.thumbprint, hashlib.sha256(data).hexdigest(), data=data, signature=token,
+                            certificates=signer.chain, anchors=signer.anchors)
         return SignedBody(data, JSON_CONTENT_TYPE, evidence, {header: token})
 
     # --- the route ``verify`` step: a signed document carried inside a canonical payload ------------
