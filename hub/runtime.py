@@ -13,6 +13,7 @@ from hub.config.model import ClientConfig, HubConfig
 from hub.contracts import Connector
 from hub.errors import HubError, RequestError
 from hub.gateway import Gateway
+from hub.in_hand import InHand
 from hub.logging import message_context
 from hub.pipeline import Pipeline
 from hub.signing.service import SigningService
@@ -22,6 +23,8 @@ from hub.store import ClaimedDelivery, DeliveryRef, Store
 from hub.store import ordering, procedures
 
 log = logging.getLogger("hub")
+#: waits in this process for the ordered delivery just before (hub/in_hand.py) before parking in the store
+LOCAL_WAITS = 3
 
 
 class ConnectorContext:
@@ -50,6 +53,7 @@ class HubRuntime:
         self.config = config
         self.catalog = catalog
         self.store = Store(config.settings.store, store_codec(config))
+        self.in_hand = InHand()
         self.bus = Bus(config.settings.transport, config.connectors, quorum=config.settings.quorum_queues)
         # Keys and trust stores load once per process (the sandbox PKI is generated on first run), never per message.
         self.signing = SigningService.from_config(config.signing, config.directory)
@@ -102,11 +106,11 @@ class HubRuntime:
             return
         lease = self.lease_for(connector)
         ordered = self._ordered(did)
-        claimed = self.store.claim(did, lease, ordered=ordered)
+        claimed = self._claim_ordered(connector, did, lease) if ordered else self.store.claim(did, lease)
         if claimed is None:
             return  # finished, waiting for its retry time, or in flight elsewhere: not sent again
         started = time.perf_counter()
-        with message_context(claimed.message.id, claimed.message.correlation_id):
+        with message_context(claimed.message.id, claimed.message.correlation_id), self.in_hand.handling(did):
             outcome, hops = self.pipeline.attempt(claimed, guard) if guard else self.pipeline.attempt(claimed)
             faultpoints.reached("after_send")
             self.store.finish(claimed, outcome, hops)
@@ -116,6 +120,26 @@ class HubRuntime:
                 self._publish_known(ordering.release_next(self.store, did))
             except Exception:  # noqa: BLE001 - the outcome is recorded; the retry sweep publishes the next one
                 log.warning("could not release the delivery waiting behind %s", did)
+
+    def _claim_ordered(self, connector: str, did: str, lease: float) -> ClaimedDelivery | None:
+        """An ordered claim; behind a delivery this process is handling, wait for it here and claim again
+        (hub/in_hand.py) rather than park. Each wait is bounded by the connector's timeout (the one before is an
+        attempt bounded by it); after LOCAL_WAITS waits, or behind one handled elsewhere, the store parks it."""
+        spec = self.config.connectors.get(connector)
+        bound = spec.timeout if spec else 30.0
+        for _ in range(LOCAL_WAITS):
+            waiting_for: list[Any] = []
+
+            def behind_here(blocker: str) -> bool:
+                event = self.in_hand.event(blocker)
+                if event is not None:
+                    waiting_for.append(event)
+                return event is not None
+            claimed = self.store.claim(did, lease, ordered=True, behind_here=behind_here)
+            if claimed is not None or not waiting_for:
+                return claimed
+            waiting_for[0].wait(bound)
+        return self.store.claim(did, lease, ordered=True)
 
     def lease_for(self, connector: str) -> float:
         """How long a claimed delivery belongs to its worker. It outlives the longest attempt (the connector's

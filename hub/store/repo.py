@@ -249,15 +249,19 @@ class Store:
 
     # --- the dispatcher --------------------------------------------------------------------------
     def claim(self, delivery: str, lease_seconds: float, ordered: bool = False,
-              _retries: int = 2) -> ClaimedDelivery | None:
+              _retries: int = 2, behind_here: Callable[[str], bool] | None = None) -> ClaimedDelivery | None:
         """Start an attempt, or None when the delivery is finished, waiting for its retry time, or leased.
-        ``ordered``: wait behind an earlier unfinished delivery of the same subject (hub/store/ordering.py)."""
+        ``ordered``: wait behind an earlier unfinished delivery of the same subject (hub/store/ordering.py).
+        ``behind_here(blocker)``: True when the caller will wait for that earlier delivery itself (it is being
+        handled in the caller's process, hub/in_hand.py): then nothing is parked and None is returned."""
         if ordered:
             now = utcnow()
 
             def work(conn) -> Any:  # noqa: ANN001
                 blocker = ordering.earlier_unfinished(conn, delivery)
                 if blocker is not None:
+                    if behind_here is not None and behind_here(blocker):
+                        return None
                     ordering.wait_behind(conn, delivery, blocker, now, PROCESS)
                     return _PARKED
                 return conn.execute(_CLAIM, {"b_ids": [delivery], "b_now": now,

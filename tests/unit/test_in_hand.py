@@ -1,0 +1,76 @@
+"""An ordered delivery behind one this process is handling waits for it here instead of parking (hub/in_hand.py,
+HubRuntime._claim_ordered); behind one handled elsewhere it is parked in the store as before."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from hub.config import load_config
+from hub.in_hand import InHand
+from hub.message import Message
+from hub.runtime import HubRuntime
+from hub.store import Outcome
+from hub.store.ordering import WAITING
+
+CODE = "000.00.14.H20-231120-0001"
+SYNC, STEP = "s1/dossier-sync-to-dvcqg", "p1/dossier-progress-to-dvcqg"
+
+
+@pytest.fixture
+def runtime(config_dir, tmp_path):
+    rt = HubRuntime(load_config(config_dir, overrides={"store": f"sqlite:///{tmp_path}/hub.db"}))
+    rt.store.migrate()
+    for mid, mtype, route in (("s1", "dossier.sync", "dossier-sync-to-dvcqg"),
+                              ("p1", "dossier.progress", "dossier-progress-to-dvcqg")):
+        rt.store.accept(Message(id=mid, type=mtype, source="demo", payload={"dossier_code": CODE}, subject=CODE),
+                        mid, [(route, "dvcqg")], [])
+        time.sleep(0.002)
+    yield rt
+    rt.store.close()
+
+
+def test_the_step_waits_here_for_the_state_and_nothing_is_parked(runtime):
+    state = runtime.store.claim(SYNC, 60, ordered=True)
+    assert state is not None
+    got: list = []
+    with runtime.in_hand.handling(SYNC):
+        waiter = threading.Thread(target=lambda: got.append(runtime._claim_ordered("dvcqg", STEP, 60)))
+        waiter.start()
+        time.sleep(0.3)
+        assert waiter.is_alive() and got == []                        # behind the state, waiting here
+        runtime.store.finish(state, Outcome("delivered"), [])
+    waiter.join(5)
+    assert got and got[0] is not None and got[0].id == STEP           # claimed once the state was recorded
+    assert runtime.store.delivery_state(STEP)["last_code"] != WAITING
+    assert "waiting" not in [h["kind"] for h in runtime.store.message("p1")["hops"]]
+
+
+def test_behind_a_delivery_handled_elsewhere_the_step_is_parked(runtime):
+    assert runtime.store.claim(SYNC, 60, ordered=True) is not None     # claimed by another process
+    assert runtime._claim_ordered("dvcqg", STEP, 60) is None
+    parked = runtime.store.delivery_state(STEP)
+    assert parked["state"] == "retry_wait" and parked["last_code"] == WAITING
+
+
+def test_a_wait_is_bounded_then_the_step_is_parked(runtime, monkeypatch):
+    monkeypatch.setitem(runtime.config.connectors, "dvcqg", dataclasses.replace(runtime.config.connectors["dvcqg"],
+                                                                                timeout=0.2))
+    assert runtime.store.claim(SYNC, 60, ordered=True) is not None
+    with runtime.in_hand.handling(SYNC):                                # handled here, but never finishes
+        started = time.monotonic()
+        assert runtime._claim_ordered("dvcqg", STEP, 60) is None
+        assert time.monotonic() - started < 3
+    assert runtime.store.delivery_state(STEP)["state"] == "retry_wait"
+
+
+def test_the_event_is_set_and_forgotten_even_when_handling_fails():
+    hand = InHand()
+    with pytest.raises(RuntimeError):
+        with hand.handling("d1"):
+            event = hand.event("d1")
+            assert event is not None and not event.is_set() and len(hand) == 1
+            raise RuntimeError("the outcome could not be recorded")
+    assert event.is_set() and hand.event("d1") is None and len(hand) == 0
