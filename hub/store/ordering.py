@@ -15,6 +15,7 @@ claimer looks again (:func:`unpark_if_free`). Whichever commits second sees the 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
@@ -29,19 +30,17 @@ UNFINISHED = ("pending", "in_flight", "retry_wait")
 
 def earlier_unfinished(conn: Connection, delivery_id: str) -> str | None:
     """The id of an earlier-accepted unfinished delivery of the same subject on the same connector, if any."""
-    me = conn.execute(select(deliveries.c.connector, messages.c.id, messages.c.subject, messages.c.accepted_at)
-                      .join(messages, messages.c.id == deliveries.c.message_id)
-                      .where(deliveries.c.id == delivery_id)).first()
-    if me is None or not me.subject:
+    me, rows = _with_its_subject(conn, delivery_id)
+    if me is None:
         return None
-    earlier = [r for r in _of_subject(conn, me.subject, up_to=me.accepted_at)
-               if r.connector == me.connector and r.state in UNFINISHED and r.id != delivery_id
-               and (r.accepted_at, r.message_id) < (me.accepted_at, me.id)]
+    earlier = [r for r in rows if r.connector == me.connector and r.state in UNFINISHED and r.id != delivery_id
+               and (r.accepted_at, r.message_id) < (me.accepted_at, me.message_id)]
     return min(earlier, key=lambda r: (r.accepted_at, r.message_id)).id if earlier else None
 
 
-def _of_subject(conn: Connection, subject: str, up_to: datetime | None = None) -> list:
-    """Every delivery of the messages of one subject (accepted up to ``up_to``): a dossier's few.
+def _with_its_subject(conn: Connection, delivery_id: str) -> tuple[Any, list]:
+    """(this delivery, every delivery of the messages of its subject - a dossier's few, this one included), in one
+    statement; (None, []) when the delivery is unknown or its message has no subject.
 
     Only the subject narrows the statement; connector and state are filtered here, in Python, on purpose. With
     them in SQL, PostgreSQL may start from the deliveries of the connector in those states (its index) and look
@@ -49,12 +48,14 @@ def _of_subject(conn: Connection, subject: str, up_to: datetime | None = None) -
     dvcqg-sync), every claim of every ordered delivery, and most likely exactly when a burst has just filled the
     tables, before autovacuum has analysed them. Named by the subject alone, the plan has one way in
     (tests/unit/test_ordering.py counts the pages it reads)."""
-    query = (select(deliveries.c.id, deliveries.c.connector, deliveries.c.state, deliveries.c.last_code,
-                    deliveries.c.message_id, messages.c.accepted_at)
-             .join(messages, messages.c.id == deliveries.c.message_id).where(messages.c.subject == subject))
-    if up_to is not None:
-        query = query.where(messages.c.accepted_at <= up_to)
-    return list(conn.execute(query).all())
+    mine = select(messages.c.subject).join(deliveries, deliveries.c.message_id == messages.c.id) \
+        .where(deliveries.c.id == delivery_id).scalar_subquery()
+    rows = list(conn.execute(select(deliveries.c.id, deliveries.c.connector, deliveries.c.state,
+                                    deliveries.c.last_code, deliveries.c.message_id, messages.c.accepted_at)
+                             .join(messages, messages.c.id == deliveries.c.message_id)
+                             .where(messages.c.subject == mine)).all())
+    me = next((r for r in rows if r.id == delivery_id), None)
+    return (me, rows) if me is not None else (None, [])
 
 
 def wait_behind(conn: Connection, delivery_id: str, blocker: str, now: datetime, process: str) -> None:
@@ -79,12 +80,10 @@ def release_next(store: "Store", delivery_id: str) -> list["DeliveryRef"]:  # no
     from hub.message import utcnow
     now = utcnow()
     with store._begin() as conn:
-        me = conn.execute(select(deliveries.c.connector, messages.c.subject)
-                          .join(messages, messages.c.id == deliveries.c.message_id)
-                          .where(deliveries.c.id == delivery_id)).first()
-        if me is None or not me.subject:
+        me, rows = _with_its_subject(conn, delivery_id)
+        if me is None:
             return []
-        parked = [r for r in _of_subject(conn, me.subject)
+        parked = [r for r in rows
                   if r.connector == me.connector and r.state == "retry_wait" and r.last_code == WAITING]
         if not parked:
             return []
