@@ -61,3 +61,13 @@ def test_the_soak_verdict_needs_thirty_flat_minutes_and_nothing_lost_or_doubled(
     assert soak_target(soak([230.0] * 30, twice=1))[2] == "missed"
     assert soak_target(soak([230.0] * 5))[2] == "missed"                 # five minutes are not a 30-minute soak
     assert "drift 0.0%" in soak_target(soak([230.0] * 30))[1]
+
+
+def test_the_validation_probe_times_both_validators_on_every_fixture(capsys):
+    import json
+
+    from bench import validate
+    assert validate.main(["--rounds", "2"]) == 0
+    types = json.loads(capsys.readouterr().out)["types"]
+    assert {"document.send", "dossier.sync", "demo.ping"} <= set(types)
+    assert all(row["verdict_ms"] > 0 and row["jsonschema_walk_ms"] > 0 for row in types.values())
