@@ -10,7 +10,7 @@ business key), ``x-reply`` (schema of the canonical answer of a call; checked he
 connectors).
 
 Two validators per schema, one verdict. jsonschema-rs (compiled, 20-40x faster on the hub's larger payloads:
-document.send 0.48 -> 0.015 ms, bench/README.md) answers "valid?" for every message; only a payload it refuses is
+``python -m bench.validate``) answers "valid?" for every message; only a payload it refuses is
 walked again by jsonschema (Python), whose errors :func:`_explain` turns into problems. Both get the same schema
 (draft 2020-12) and the same format checks (hub/formats.py, handed to jsonschema-rs as callbacks), and
 tests/unit/test_schemas_fast.py holds them to the same verdicts, so the client sees exactly what it saw before.
