@@ -3,8 +3,8 @@
 Per-subject ordering (hub/store/ordering.py) parks a delivery whose subject has an earlier unfinished delivery on
 the same connector: a write to park it, a look to see whether the one before finished meanwhile, a write by the
 one before to release it, a publish and a second bus delivery to start it again. A one-stop system sends a
-dossier's state and its first step one after the other; they travel in one bus burst to one worker, and the step
-finds the state in flight in that very process nearly every time (bench/README.md, dvcqg-sync). Then there is
+dossier's state and its first step one after the other; they mostly travel in one bus burst to one worker, and
+the step then finds the state in flight in that very process (bench/README.md, dvcqg-sync). Then there is
 nothing to park: the step waits, in this process, for the state's outcome to be recorded and claims again. The
 order itself is still decided by the store at that second claim; only the churn is gone.
 
