@@ -8,6 +8,8 @@ the step then finds the state in flight in that very process (bench/README.md, d
 nothing to park: the step waits, in this process, for the state's outcome to be recorded and claims again. The
 order itself is still decided by the store at that second claim; only the churn is gone.
 
+Only ordered deliveries are announced here (the hot path of the others stays as it was); behind an earlier
+delivery of an unordered route of the same dossier and partner, a delivery is parked as before.
 Only a delivery already claimed here is waited for: its handler holds a dispatcher slot, so it will finish (or
 time out) whatever the waiters do, and the wait cannot close a circle (an earlier delivery never waits for a later
 one). A wait is bounded; past it, or when the one before is elsewhere, the delivery is parked as before.

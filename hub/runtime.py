@@ -1,6 +1,7 @@
 """Everything one hub process holds, built once from the validated config (no per-message config or key loading)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any, Callable
@@ -110,7 +111,9 @@ class HubRuntime:
         if claimed is None:
             return  # finished, waiting for its retry time, or in flight elsewhere: not sent again
         started = time.perf_counter()
-        with message_context(claimed.message.id, claimed.message.correlation_id), self.in_hand.handling(did):
+        # only an ordered delivery is announced to the process's waiters: the others stay off that bookkeeping
+        handling = self.in_hand.handling(did) if ordered else contextlib.nullcontext()
+        with message_context(claimed.message.id, claimed.message.correlation_id), handling:
             outcome, hops = self.pipeline.attempt(claimed, guard) if guard else self.pipeline.attempt(claimed)
             faultpoints.reached("after_send")
             self.store.finish(claimed, outcome, hops)

@@ -34,8 +34,13 @@ def earlier_unfinished(conn: Connection, delivery_id: str) -> str | None:
     if me is None:
         return None
     earlier = [r for r in rows if r.connector == me.connector and r.state in UNFINISHED and r.id != delivery_id
-               and (r.accepted_at, r.message_id) < (me.accepted_at, me.message_id)]
-    return min(earlier, key=lambda r: (r.accepted_at, r.message_id)).id if earlier else None
+               and _acceptance(r) < _acceptance(me)]
+    return min(earlier, key=_acceptance).id if earlier else None
+
+
+def _acceptance(row: Any) -> tuple:
+    """The hub's acceptance order: ``accepted_at``, then message id."""
+    return row.accepted_at, row.message_id
 
 
 def _with_its_subject(conn: Connection, delivery_id: str) -> tuple[Any, list]:
@@ -47,8 +52,7 @@ def _with_its_subject(conn: Connection, delivery_id: str) -> tuple[Any, list]:
     up each one's message: 6,046 pages read for two checks behind 1,000 queued dossiers against 44 now
     (tests/unit/test_ordering.py), 42 ms per claim behind 2,200 in the bench (bench/README.md, dvcqg-sync), at
     every claim of every ordered delivery, and most likely exactly when a burst has just filled the
-    tables, before autovacuum has analysed them. Named by the subject alone, the plan has one way in
-    (tests/unit/test_ordering.py counts the pages it reads)."""
+    tables, before autovacuum has analysed them. Named by the subject alone, the plan has one way in."""
     mine = select(messages.c.subject).join(deliveries, deliveries.c.message_id == messages.c.id) \
         .where(deliveries.c.id == delivery_id).scalar_subquery()
     rows = list(conn.execute(select(deliveries.c.id, deliveries.c.connector, deliveries.c.state,
@@ -88,7 +92,7 @@ def release_next(store: "Store", delivery_id: str) -> list["DeliveryRef"]:  # no
                   if r.connector == me.connector and r.state == "retry_wait" and r.last_code == WAITING]
         if not parked:
             return []
-        row = min(parked, key=lambda r: (r.accepted_at, r.message_id))
+        row = min(parked, key=_acceptance)
         moved = conn.execute(update(deliveries).where(deliveries.c.id == row.id, deliveries.c.state == "retry_wait")
                              .values(state="pending", updated_at=now))
     return [DeliveryRef(row.id, me.connector)] if moved.rowcount == 1 else []
