@@ -161,28 +161,38 @@ class DvcqgConnector(HttpConnector):
         if kind is None:
             raise PermanentError(errors.DLV_PARTNER_4XX, f"{self.name} does not carry {mtype}")
         item = delivery.body
-        code = str(item.get("MaHoSo", ""))
-        if kind == "dossier":
-            skipped = self._stale(delivery, code)
-            if skipped:
-                return skipped
-        return self.batcher.submit(Work(kind, code, item, delivery))
+        return self.batcher.submit(Work(kind, str(item.get("MaHoSo", "")), item, delivery))
 
-    def _stale(self, delivery: Delivery, code: str) -> Reply | None:
-        if self.store is None:
-            return None
+    def _skip_stale(self, works: list[Work]) -> None:
+        """Freshness of a batch's dossier syncs, one look at the store for all of them: a sync the portal already
+        acknowledged, or older than the state it acknowledged, ends here as 208 ``skipped``. A dossier with a known
+        state is on the portal (no TraCuuHoSo needed for it)."""
+        if not works or self.store is None:
+            return
         from hub.store import dossiers
-        latest = dossiers.latest(self.store, code)
-        if latest is None:
-            return None
-        if latest.message_id == delivery.message.id:
-            return Reply(status=208, partner_ref="skipped: already acknowledged by the portal")
-        if status_time(delivery) < latest.status_at:
-            return Reply(status=208, partner_ref=f"skipped: older than the portal's state (status {latest.status} "
-                                                 f"of {latest.status_at.isoformat()})")
-        return None
+        try:
+            states = dossiers.latest_of(self.store, {w.dossier_code for w in works})
+        except errors.HubError as exc:   # the store is away: these syncs are tried again, none sent unchecked
+            for w in works:
+                w.fail(TransientError(exc.code, f"freshness of {w.dossier_code} not known: {exc.detail}"))
+            return
+        for w in works:
+            latest = states.get(w.dossier_code)
+            if latest is None:
+                continue
+            self._known.add(w.dossier_code)
+            delivery: Delivery = w.context
+            if latest.message_id == delivery.message.id:
+                w.succeed(Reply(status=208, partner_ref="skipped: already acknowledged by the portal"))
+            elif status_time(delivery) < latest.status_at:
+                w.succeed(Reply(status=208, partner_ref=f"skipped: older than the portal's state (status "
+                                                        f"{latest.status} of {latest.status_at.isoformat()})"))
+            else:
+                continue
+            w.extra["skipped"] = True
 
     def _flush(self, batch: list[Work]) -> None:
+        self._skip_stale([w for w in batch if w.kind == "dossier"])
         acked: list[Work] = []
         for segment in segments(batch):
             for kind in ("dossier", "step", "evaluation", "payment"):
@@ -199,7 +209,8 @@ class DvcqgConnector(HttpConnector):
                 except DeliveryError as exc:
                     for w in works:
                         w.fail(exc)
-            acked += [w for w in segment if w.kind == "dossier" and w.done and w.error is None]
+            acked += [w for w in segment if w.kind == "dossier" and w.done and w.error is None
+                      and not w.extra.get("skipped")]
         self._record(acked)
 
     def _exists(self, code: str) -> bool:
@@ -293,7 +304,8 @@ class DvcqgConnector(HttpConnector):
             agency = payload.get("agency_id") or w.dossier_code.split("-", 1)[0]
             acks.append(dossiers.Acknowledged(w.dossier_code, agency, payload.get("procedure_code"),
                                               int(w.item.get("TrangThaiHoSo") or payload.get("status") or 0),
-                                              status_time(delivery), delivery.message.id, now))
+                                              status_time(delivery), delivery.message.id, now,
+                                              delivery.accepted_at))
         try:
             for agency, lag_ms in dossiers.record(self.store, acks):
                 SYNC_LAG.labels(agency).observe(lag_ms / 1000)

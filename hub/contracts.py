@@ -7,6 +7,7 @@ its resources and ``stop`` never raises. A connector never retries on its own: i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from hub.message import Message
@@ -22,6 +23,7 @@ class Delivery:
     attempt: int
     body: Any                      # the output of the route's steps (partner format)
     options: dict[str, Any] = field(default_factory=dict)   # the route's per-connector options
+    accepted_at: datetime | None = None    # when the hub accepted the message (None in tests that build one)
 
     @property
     def idempotency_key(self) -> str:

@@ -10,9 +10,11 @@ order itself is still decided by the store at that second claim; only the churn 
 
 Only ordered deliveries are announced here (the hot path of the others stays as it was); behind an earlier
 delivery of an unordered route of the same dossier and partner, a delivery is parked as before.
-Only a delivery already claimed here is waited for: its handler holds a dispatcher slot, so it will finish (or
-time out) whatever the waiters do, and the wait cannot close a circle (an earlier delivery never waits for a later
-one). A wait is bounded; past it, or when the one before is elsewhere, the delivery is parked as before.
+A delivery is announced when its handler starts, before its claim (the step's claim, in the same burst, often
+runs while the state's claim is still on its way to the store). A handler announced here holds a dispatcher
+slot, so it will finish, find nothing to claim, or time out, whatever the waiters do, and its event is set in
+each case; the wait cannot close a circle (an earlier delivery never waits for a later one). A wait is bounded;
+past it, or when the one before is elsewhere, the delivery is parked as before.
 """
 from __future__ import annotations
 

@@ -120,7 +120,8 @@ class Pipeline:
                 raise PermanentError(errors.DLV_NO_CONNECTOR, f"connector {claimed.connector} is not configured")
             body = self.prepare(route, claimed.message, hops, did)
             delivery = Delivery(id=did, message=claimed.message, route=route.name, connector=connector.name,
-                                attempt=claimed.attempts, body=body, options=route.options)
+                                attempt=claimed.attempts, body=body, options=route.options,
+                                accepted_at=claimed.accepted_at)
             breaker = self.breakers.get(connector.name)
             wait = breaker.allow() if breaker else None
             if wait is not None:

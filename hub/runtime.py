@@ -107,16 +107,19 @@ class HubRuntime:
             return
         lease = self.lease_for(connector)
         ordered = self._ordered(did)
-        claimed = self._claim_ordered(connector, did, lease) if ordered else self.store.claim(did, lease)
-        if claimed is None:
-            return  # finished, waiting for its retry time, or in flight elsewhere: not sent again
-        started = time.perf_counter()
-        # only an ordered delivery is announced to the process's waiters: the others stay off that bookkeeping
-        handling = self.in_hand.handling(did) if ordered else contextlib.nullcontext()
-        with message_context(claimed.message.id, claimed.message.correlation_id), handling:
-            outcome, hops = self.pipeline.attempt(claimed, guard) if guard else self.pipeline.attempt(claimed)
-            faultpoints.reached("after_send")
-            self.store.finish(claimed, outcome, hops)
+        # Only an ordered delivery is announced to the process's waiters (the others stay off that bookkeeping),
+        # and before its claim: a dossier's state and its step arrive in one bus burst, and the step's claim runs
+        # while the state's is still on its way to the store. Announced from here, the step waits for the state in
+        # this process; announced after the claim, it found the state pending, not in hand, and was parked.
+        with self.in_hand.handling(did) if ordered else contextlib.nullcontext():
+            claimed = self._claim_ordered(connector, did, lease) if ordered else self.store.claim(did, lease)
+            if claimed is None:
+                return  # finished, waiting for its retry time, or in flight elsewhere: not sent again
+            started = time.perf_counter()
+            with message_context(claimed.message.id, claimed.message.correlation_id):
+                outcome, hops = self.pipeline.attempt(claimed, guard) if guard else self.pipeline.attempt(claimed)
+                faultpoints.reached("after_send")
+                self.store.finish(claimed, outcome, hops)
         metrics.record_attempt(connector, outcome.state, outcome.code, time.perf_counter() - started)
         if ordered and outcome.state != "retry_wait":  # the next update of this subject need not wait for a sweep
             try:

@@ -40,6 +40,19 @@ class Script:
         self._parts.append(head.encode() + values)
         return self
 
+    def upsert(self, table: Table, rows: list[Mapping[str, Any]], key: str, newer: str) -> "Script":
+        """One multi-row ``INSERT ... ON CONFLICT (key) DO UPDATE``: a row replaces the stored one only when its
+        ``newer`` column is not older than the stored one's. Each key at most once in ``rows`` (PostgreSQL refuses
+        to update one row twice in one statement)."""
+        if not rows:
+            return self
+        self.insert(table, rows)
+        q, name = self._quote, self._quote(table.name)
+        sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in rows[0] if c != key)
+        self._parts[-1] += (f" ON CONFLICT ({q(key)}) DO UPDATE SET {sets}"
+                            f" WHERE {name}.{q(newer)} <= EXCLUDED.{q(newer)}").encode()
+        return self
+
     def update(self, table: Table, key: str, key_value: Any, values: Mapping[str, Any],
                raw: Iterable[tuple[str, Raw]] = ()) -> "Script":
         """``UPDATE table SET values, raw WHERE key = key_value``."""

@@ -84,7 +84,9 @@ def release_next(store: "Store", delivery_id: str) -> list["DeliveryRef"]:  # no
     from hub.store.repo import DeliveryRef
     from hub.message import utcnow
     now = utcnow()
-    with store._begin() as conn:
+    # PostgreSQL: autocommit, so the common case (nothing parked behind it) is one statement, one round trip;
+    # the move is one guarded UPDATE that needs no transaction around it
+    with store._begin(autocommit=store._one_trip) as conn:
         me, rows = _with_its_subject(conn, delivery_id)
         if me is None:
             return []

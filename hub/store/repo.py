@@ -36,6 +36,14 @@ from hub.store.tables_evidence import signature_evidence
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"[:64]
 TERMINAL = ("delivered", "dead")
 _PARKED = object()   # an ordered claim that parked the delivery behind an earlier one
+
+
+@dataclass(frozen=True)
+class _Blocked:
+    """An ordered claim's check found ``blocker`` unfinished before it: the delivery is to be parked."""
+    blocker: str
+
+
 T = TypeVar("T")
 
 
@@ -93,6 +101,7 @@ class ClaimedDelivery:
     connector: str
     attempts: int
     window_start: datetime
+    accepted_at: datetime | None = None   # when the hub accepted the message (partners' sync lag is counted from it)
 
 
 @dataclass
@@ -138,9 +147,13 @@ _CLAIM = (update(deliveries)
                      and_(deliveries.c.state == "in_flight", deliveries.c.lease_until < bindparam("b_now"))))
           .values(state="in_flight", attempts=deliveries.c.attempts + 1, updated_at=bindparam("b_now"),
                   lease_until=bindparam("b_lease"))
-          .returning(deliveries.c.id, deliveries.c.route, deliveries.c.connector, deliveries.c.attempts, deliveries.c.window_start,
+          .returning(deliveries.c.id, deliveries.c.route, deliveries.c.connector, deliveries.c.attempts,
+                     deliveries.c.window_start,
+                     # scalar subqueries, not UPDATE ... FROM: SQLite's RETURNING cannot name a FROM table
                      select(messages.c.envelope).where(messages.c.id == deliveries.c.message_id)
-                     .scalar_subquery().label("envelope")))
+                     .scalar_subquery().label("envelope"),
+                     select(messages.c.accepted_at).where(messages.c.id == deliveries.c.message_id)
+                     .scalar_subquery().label("accepted_at")))
 
 
 class Store:
@@ -257,16 +270,25 @@ class Store:
         if ordered:
             now = utcnow()
 
-            def work(conn) -> Any:  # noqa: ANN001
+            def check_and_claim(conn) -> Any:  # noqa: ANN001
                 blocker = ordering.earlier_unfinished(conn, delivery)
                 if blocker is not None:
                     if behind_here is not None and behind_here(blocker):
                         return None
+                    if self._one_trip:
+                        return _Blocked(blocker)    # parked below, in a transaction of its own
                     ordering.wait_behind(conn, delivery, blocker, now, PROCESS)
                     return _PARKED
                 return conn.execute(_CLAIM, {"b_ids": [delivery], "b_now": now,
                                              "b_lease": now + timedelta(seconds=lease_seconds)}).first()
-            row = self._run(work)
+            # PostgreSQL: the check and the claim are two autocommit statements (two round trips, no BEGIN and no
+            # COMMIT). The same rule as inside one transaction: at READ COMMITTED the check's SELECT locks nothing
+            # and sees what was committed when it ran, in a transaction or not; the claim is one guarded UPDATE.
+            row = self._run(check_and_claim, autocommit=self._one_trip)
+            if isinstance(row, _Blocked):
+                blocked = row
+                self._run(lambda conn: ordering.wait_behind(conn, delivery, blocked.blocker, now, PROCESS))
+                row = _PARKED
             if row is _PARKED:
                 # the one before may have finished while this was being parked (see hub/store/ordering.py)
                 if _retries > 0 and ordering.unpark_if_free(self, delivery):
@@ -278,8 +300,8 @@ class Store:
         if row is None:
             return None
         return ClaimedDelivery(delivery, Message.from_envelope(json.loads(self.codec.decode(row.envelope))),
-                               row.route, row.connector,
-                               row.attempts, aware(row.window_start))
+                               row.route, row.connector, row.attempts, aware(row.window_start),
+                               aware(row.accepted_at))
 
     def _claim_batch(self, batch: list[_Claim]) -> list[Any]:
         now = utcnow()

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 
+from connectors.dvcqg_batch import Work
 from hub import registry
 from hub.contracts import InboundRequest
 from hub.store import Store, dossiers
@@ -47,15 +48,19 @@ def test_the_portal_connector_does_not_skip_a_newer_vietnam_update(store):
         "url": "http://127.0.0.1:9", "username": "u", "password": "p", "dstcode": "LGSP-H20",
         "madonvi": "000.00.00.H20"}, StubContext())
     connector.context.store = store
+    connector.start()        # no I/O: the batcher and the set of dossiers known to be on the portal
 
     def update(made: datetime):  # noqa: ANN202
         delivery = delivery_for("dossier.sync", {"dossier_code": CODE, "status": 4}, subject=CODE)
         delivery.message.headers["updated_at"] = made.isoformat()
         return delivery
 
-    assert connector._stale(update(MADE + timedelta(minutes=5)), CODE) is None
-    skipped = connector._stale(update(MADE - timedelta(minutes=5)), CODE)
-    assert skipped is not None and skipped.partner_ref.startswith("skipped: older")
+    newer, older = (Work("dossier", CODE, {}, update(MADE + delta)) for delta in (timedelta(minutes=5),
+                                                                                 -timedelta(minutes=5)))
+    connector._skip_stale([newer, older])           # one batch: one look at the store for both
+    assert not newer.done
+    assert older.done and older.result.partner_ref.startswith("skipped: older") and older.extra["skipped"]
+    connector.stop()
 
 
 def test_the_sms_status_reply_shows_vietnam_local_time(store):

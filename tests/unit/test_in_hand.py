@@ -74,3 +74,31 @@ def test_the_event_is_set_and_forgotten_even_when_handling_fails():
             assert event is not None and not event.is_set() and len(hand) == 1
             raise RuntimeError("the outcome could not be recorded")
     assert event.is_set() and hand.event("d1") is None and len(hand) == 0
+
+
+def test_a_step_arriving_while_its_state_is_still_being_claimed_waits_here(runtime, monkeypatch):
+    """A dossier's state and its step come in one bus burst; the step's claim runs while the state's claim is still
+    on its way to the store. The state is announced before its claim, so the step waits for it in this process
+    (announced only once claimed, the step found the state pending, not in hand, and was parked)."""
+    real_claim = runtime.store.claim
+    sent: list[str] = []
+
+    def slow_claim(did, *args, **kwargs):  # noqa: ANN001, ANN202
+        if did == SYNC:
+            time.sleep(0.3)                                             # the state's claim, still in the air
+        return real_claim(did, *args, **kwargs)
+
+    def attempt(claimed, guard=None):  # noqa: ANN001, ANN202
+        sent.append(claimed.id)
+        return Outcome("delivered"), []
+    monkeypatch.setattr(runtime.store, "claim", slow_claim)
+    monkeypatch.setattr(runtime.pipeline, "attempt", attempt)
+    state = threading.Thread(target=runtime.dispatch, args=("dvcqg", {"delivery": SYNC}))
+    state.start()
+    time.sleep(0.05)
+    assert runtime.in_hand.event(SYNC) is not None                      # announced before its claim
+    runtime.dispatch("dvcqg", {"delivery": STEP})                       # waits here for the state, then claims
+    state.join(5)
+    assert sent == [SYNC, STEP]
+    assert runtime.store.delivery_state(STEP)["state"] == "delivered"
+    assert "waiting" not in [h["kind"] for h in runtime.store.message("p1")["hops"]]   # never parked
