@@ -1,6 +1,7 @@
 """DVCQG, the national public service portal, and CSDL TTHC through it (partners.md §1–2).
 
-Outbound: ``dossier.sync`` (TraCuuHoSo decides ``isUpdating``, then DongBoHoSoMC), ``dossier.progress``
+Outbound: ``dossier.sync`` (DongBoHoSoMC; ``isUpdating`` from what the hub knows, the other way once when the
+portal refuses the guess), ``dossier.progress``
 (CapNhatTienDoHoSoMC), ``dossier.evaluation`` (DongBoDanhGia), ``payment.completed`` (the portal's copy of the
 dossier, read with TraCuuHoSo, with the fee and payment fields laid over it, sent back as a DongBoHoSoMC update:
 partners.md has no payment-status service, docs/dvcqg.md); concurrent sends are joined into batches
@@ -101,7 +102,7 @@ class DvcqgConnector(HttpConnector):
         self._session_until = 0.0
         self._session_lock = threading.Lock()
         self.logins = 0
-        self._known: set[str] = set()        # dossiers the portal acknowledged: no TraCuuHoSo needed
+        self._known: set[str] = set()        # dossiers the portal acknowledged: synced as updates
         self._next_poll = 0.0
         self._next_catalogue = 0.0
         self.batcher = Batcher(self._flush, int(self.options.get("batch_max_size", 50)),
@@ -166,7 +167,7 @@ class DvcqgConnector(HttpConnector):
     def _skip_stale(self, works: list[Work]) -> None:
         """Freshness of a batch's dossier syncs, one look at the store for all of them: a sync the portal already
         acknowledged, or older than the state it acknowledged, ends here as 208 ``skipped``. A dossier with a known
-        state is on the portal (no TraCuuHoSo needed for it)."""
+        state is on the portal: it is synced as an update."""
         if not works or self.store is None:
             return
         from hub.store import dossiers
@@ -213,22 +214,17 @@ class DvcqgConnector(HttpConnector):
                       and not w.extra.get("skipped")]
         self._record(acked)
 
-    def _exists(self, code: str) -> bool:
-        if code in self._known:
-            return True
-        return bool(self.call("TraCuuHoSo", mahoso=code).get("result"))
-
     def _sync_dossiers(self, works: list[Work]) -> None:
-        new, existing = [], []
-        for w in works:
-            try:
-                (existing if self._exists(w.dossier_code) else new).append(w)
-            except DeliveryError as exc:
-                w.fail(exc)
+        """One DongBoHoSoMC for the dossiers known to be on the portal (acknowledged here, or a state in the store:
+        ``isUpdating`` "True"), one for the others ("False"), with no look-up first: a guess the portal refuses
+        ("exists" or "not found") is sent once more the other way in this flush. Asking TraCuuHoSo first cost one
+        call per new dossier, one after the other inside the batch (docs/dvcqg.md)."""
+        new = [w for w in works if w.dossier_code not in self._known]
+        existing = [w for w in works if w.dossier_code in self._known]
         retry_new, retry_existing = [], []
         for group, updating in ((new, "False"), (existing, "True")):
             for w, code in self._send_items("DongBoHoSoMC", group, isUpdating=updating, settle=False):
-                # the portal's view changed between look-up and sync (a lost answer): send once the other way
+                # a guess the portal refused (a dossier synced by another system, or a lost answer): the other way
                 if code == errors.DVCQG_EXISTS:
                     retry_existing.append(w)
                 elif code == errors.DVCQG_NOT_FOUND:

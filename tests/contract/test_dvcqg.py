@@ -142,30 +142,39 @@ def test_session_expiry_mid_batch_renews_once(sim):
 
 
 def test_session_expiring_between_a_batchs_calls_renews_once_and_loses_nothing(sim):
-    """The portal forgets the session after the batch's look-ups (TraCuuHoSo), before its DongBoHoSoMC and its
-    steps' CapNhatTienDoHoSoMC: one new login, shared, and every dossier and step of the batch arrives."""
+    """Half of a batch's dossiers are on the portal already (synced by another system): the portal refuses them as
+    new and forgets the session right after that first DongBoHoSoMC, so their second one (as updates) and the
+    steps' CapNhatTienDoHoSoMC meet an unknown session: one new login, shared, and every dossier and step arrives."""
     conn = make_connector("dvcqg", options(sim, batch_max_size=8, batch_max_wait=1.0))
-    lookup, looked = sim.app.services["TraCuuHoSo"], []
+    other = make_connector("dvcqg", options(sim))
+    elsewhere = [sync_delivery() for _ in range(4)]
+    for d in elsewhere:
+        other.send(d)
+    sync, calls = sim.app.services["DongBoHoSoMC"], []
 
-    def lookup_then_forget(body):
-        answer = lookup(body)
-        looked.append(body["mahoso"])
-        if len(looked) == 8:
-            sim.app.sessions.clear()            # the 8th look-up is the batch's last: its sync call is refused
+    def sync_then_forget(body):
+        answer = sync(body)
+        calls.append(body["isUpdating"])
+        if len(calls) == 1:
+            sim.app.sessions.clear()            # the batch's first call: its second one is refused
         return answer
 
-    sim.app.services["TraCuuHoSo"] = lookup_then_forget
-    deliveries = [sync_delivery() for _ in range(8)]
+    sim.app.services["DongBoHoSoMC"] = sync_then_forget
+    deliveries = [sync_delivery(2, d.message.payload["dossier_code"]) for d in elsewhere] + \
+        [sync_delivery() for _ in range(4)]
+    logins = sim.app.logins
     send_concurrently(conn, deliveries, 15)
     codes = [d.message.payload["dossier_code"] for d in deliveries]
-    assert sorted(looked) == sorted(codes) and sim.app.calls["DongBoHoSoMC"] == 1
-    assert all(inspect(sim, code)["history"] == [1] for code in codes)
-    assert sim.app.logins == 2
+    assert calls == ["False", "True"] and sim.app.calls.get("TraCuuHoSo", 0) == 0
+    assert all(inspect(sim, code)["history"] == [1, 2] for code in codes[:4])
+    assert all(inspect(sim, code)["history"] == [1] for code in codes[4:])
+    assert sim.app.logins == logins + 2         # this connector's first login, one renewal
     sim.app.sessions.clear()                    # expired again: the steps' batch renews once more
     send_concurrently(conn, [step_delivery(code, "Tiếp nhận") for code in codes], 15)
     assert all([s["NoiDungXuLy"] for s in inspect(sim, code)["steps"]] == ["Tiếp nhận"] for code in codes)
-    assert sim.app.logins == 3
+    assert sim.app.logins == logins + 3
     conn.stop()
+    other.stop()
 
 
 def test_invalid_session_fault_is_survived_and_twice_is_transient(conn, sim):
@@ -198,9 +207,14 @@ def test_impossible_transition_is_permanent(conn, sim):
 def test_existing_dossier_sent_as_new_is_resent_as_update(conn, sim):
     code = sync_delivery().message.payload["dossier_code"]
     conn.send(sync_delivery(1, code))
-    other = make_connector("dvcqg", options(sim))       # knows nothing: TraCuuHoSo finds it, isUpdating "True"
+    other = make_connector("dvcqg", options(sim))       # knows nothing: sent as new, refused, sent as an update
+    before = dict(sim.app.calls)
     other.send(sync_delivery(2, code))
     assert inspect(sim, code)["history"] == [1, 2]
+    assert sim.app.calls["DongBoHoSoMC"] - before["DongBoHoSoMC"] == 2
+    assert sim.app.calls.get("TraCuuHoSo", 0) == before.get("TraCuuHoSo", 0)   # no look-up before a sync
+    other.send(sync_delivery(4, code))                  # now known here: one call, as an update
+    assert sim.app.calls["DongBoHoSoMC"] - before["DongBoHoSoMC"] == 3
     # the simulator itself refuses isUpdating "False" for an existing dossier
     answer = other.call("TraCuuHoSo", mahoso=code)
     assert answer["result"]

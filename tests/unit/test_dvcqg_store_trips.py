@@ -2,7 +2,7 @@
 in how many round trips (each one a wake-up of the database and of the worker; bench/README.md, dvcqg-sync).
 
 * freshness: one look at ``dossier_state`` for a whole batch of syncs, not one transaction per dossier;
-* a dossier with a known state is on the portal: no TraCuuHoSo for it;
+* a dossier with a known state is on the portal: it is synced as an update;
 * the acknowledged states: one upsert (newest wins, in the batch and against what is stored) and the lag rows,
   counted from the ``accepted_at`` the delivery carries (no look-up of the message);
 * ordered claims and releases: autocommit statements, no BEGIN and COMMIT around them.
@@ -79,7 +79,7 @@ def test_a_batch_of_syncs_looks_at_the_dossier_states_once(store, connector):
     dossiers.record(store, [ack(1, 2, MADE, "m-1"), ack(2, 2, MADE, "m-2")])
     works = [sync_work(1, MADE + timedelta(minutes=1)),           # newer than the portal's: sent
              sync_work(2, MADE - timedelta(minutes=1)),           # older: skipped
-             sync_work(3, MADE, "m-3"),                           # never synced: sent, TraCuuHoSo decides
+             sync_work(3, MADE, "m-3"),                           # never synced: sent as new
              sync_work(1, MADE, "m-1")]                           # the very message the portal acknowledged
     seen = Statements(store)
     connector._skip_stale(works)
@@ -87,7 +87,7 @@ def test_a_batch_of_syncs_looks_at_the_dossier_states_once(store, connector):
     assert [w.done for w in works] == [False, True, False, True]
     assert works[1].result.partner_ref.startswith("skipped: older") and works[1].extra["skipped"]
     assert works[3].result.partner_ref == "skipped: already acknowledged by the portal"
-    assert connector._exists(code(1)) and connector._exists(code(2))   # known from their state: no portal call
+    assert {code(1), code(2)} <= connector._known and code(3) not in connector._known   # synced as updates
 
 
 def test_acknowledged_states_newest_wins_in_the_batch_and_against_the_store(store):
