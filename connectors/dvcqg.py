@@ -45,6 +45,8 @@ ANSWERS: dict[str, tuple[str, bool]] = {
     "7": (errors.DVCQG_NOT_FOUND, False), "8": (errors.DVCQG_TRANSITION, False),
     "9": (errors.DVCQG_PROCEDURE_NOT_FOUND, False), "99": (errors.DVCQG_BUSY, True)}
 SERVICES = {"dossier": "DongBoHoSoMC", "step": "CapNhatTienDoHoSoMC", "evaluation": "DongBoDanhGia"}
+#: dossiers a connector remembers as on the portal (about 100 bytes each)
+KNOWN_LIMIT = 100_000
 KINDS = {"dossier.sync": "dossier", "dossier.progress": "step", "dossier.evaluation": "evaluation",
          "payment.completed": "payment"}
 
@@ -102,7 +104,9 @@ class DvcqgConnector(HttpConnector):
         self._session_until = 0.0
         self._session_lock = threading.Lock()
         self.logins = 0
-        self._known: set[str] = set()        # dossiers the portal acknowledged: synced as updates
+        # dossiers the portal acknowledged: synced as updates. Bounded (oldest forgotten first): a forgotten one is
+        # found again in the store's states, or costs one refused call; a province's years of codes never pile up
+        self._known: dict[str, None] = {}
         self._next_poll = 0.0
         self._next_catalogue = 0.0
         self.batcher = Batcher(self._flush, int(self.options.get("batch_max_size", 50)),
@@ -181,7 +185,7 @@ class DvcqgConnector(HttpConnector):
             latest = states.get(w.dossier_code)
             if latest is None:
                 continue
-            self._known.add(w.dossier_code)
+            self._remember(w.dossier_code)
             delivery: Delivery = w.context
             if latest.message_id == delivery.message.id:
                 w.succeed(Reply(status=208, partner_ref="skipped: already acknowledged by the portal"))
@@ -214,6 +218,11 @@ class DvcqgConnector(HttpConnector):
                       and not w.extra.get("skipped")]
         self._record(acked)
 
+    def _remember(self, code: str) -> None:
+        self._known[code] = None
+        if len(self._known) > KNOWN_LIMIT:
+            del self._known[next(iter(self._known))]
+
     def _sync_dossiers(self, works: list[Work]) -> None:
         """One DongBoHoSoMC for the dossiers known to be on the portal (acknowledged here, or a state in the store:
         ``isUpdating`` "True"), one for the others ("False"), with no look-up first: a guess the portal refuses
@@ -233,7 +242,7 @@ class DvcqgConnector(HttpConnector):
             self._send_items("DongBoHoSoMC", group, isUpdating=updating)
         for w in works:
             if w.done and w.error is None:
-                self._known.add(w.dossier_code)
+                self._remember(w.dossier_code)
 
     def _pay_dossiers(self, works: list[Work]) -> None:
         """Each payment laid over the portal's current copy of its dossier (the portal replaces a dossier whole
@@ -254,7 +263,7 @@ class DvcqgConnector(HttpConnector):
                 # a retry after an answer that was lost: the portal shows this payment already, once is enough
                 w.succeed(Reply(status=208, partner_ref="skipped: the portal already shows this payment"))
                 continue
-            self._known.add(w.dossier_code)
+            self._remember(w.dossier_code)
             ready.append(Work(w.kind, w.dossier_code, {**current, **w.item}, w.context))
             ready[-1].extra["origin"] = w
         self._send_items("DongBoHoSoMC", ready, isUpdating="True")

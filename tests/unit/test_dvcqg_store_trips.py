@@ -87,7 +87,16 @@ def test_a_batch_of_syncs_looks_at_the_dossier_states_once(store, connector):
     assert [w.done for w in works] == [False, True, False, True]
     assert works[1].result.partner_ref.startswith("skipped: older") and works[1].extra["skipped"]
     assert works[3].result.partner_ref == "skipped: already acknowledged by the portal"
-    assert {code(1), code(2)} <= connector._known and code(3) not in connector._known   # synced as updates
+    assert {code(1), code(2)} <= connector._known.keys() and code(3) not in connector._known   # synced as updates
+
+
+def test_the_dossiers_a_connector_remembers_are_bounded(connector, monkeypatch):
+    from connectors import dvcqg
+    monkeypatch.setattr(dvcqg, "KNOWN_LIMIT", 3)
+    for i in range(1, 6):
+        connector._remember(code(i))
+    connector._remember(code(5))
+    assert list(connector._known) == [code(3), code(4), code(5)]       # the oldest forgotten first
 
 
 def test_acknowledged_states_newest_wins_in_the_batch_and_against_the_store(store):
