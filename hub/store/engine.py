@@ -19,10 +19,11 @@ def _green() -> bool:
     return "eventlet" in sys.modules and __import__("eventlet.patcher").patcher.is_monkey_patched("socket")
 
 
-def make_engine(url: str, autocommit: bool = False) -> Engine:
+def make_engine(url: str, autocommit: bool = False, claims: bool = False) -> Engine:
     """``autocommit`` (PostgreSQL only): every statement is its own transaction, for the store's one-query group
     commits (hub/store/onetrip.py); a pool of its own, so no connection switches mode back and forth (psycopg2
-    does not make that free)."""
+    does not make that free). ``claims`` (PostgreSQL, with ``autocommit``): the pool of the claims, whose commits do
+    not wait for their WAL flush (``synchronous_commit = off``; why that keeps the contract: Store.__init__)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -52,13 +53,16 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
         # No pool_pre_ping (a SELECT 1 round trip at every checkout, 8 % of the gateway's time): a pooled
         # connection the server closed is noticed at checkout without a round trip (_closed_by_server), and the
         # store's hot paths run once more on a fresh connection when one dies in use anyway (Store._run).
-        # The hot paths (group commits of accepts, claims and outcomes; ordered claims and releases, one statement
-        # each, hub/store/repo.py) get 6 and no overflow: under load an overflow connection is opened for a burst
-        # and closed when it is handed back (the pool is full again), a new PostgreSQL backend each time - 11 % of
-        # the DVCQG worker's samples once the ordered claims moved here (bench/README.md). Waiting for one of the
-        # 6 costs less. Everything else 6 + 2: at most 14 connections per process, as before.
-        sizes = {"pool_size": 6, "max_overflow": 0} if autocommit else {"pool_size": 6, "max_overflow": 2}
-        engine = create_engine(url, **sizes, pool_timeout=10, connect_args={"connect_timeout": 5},
+        # The hot paths' group commits (accepts, outcomes, dossier states) get 4 and no overflow: under load an
+        # overflow connection is opened for a burst and closed when it is handed back (the pool is full again), a
+        # new PostgreSQL backend each time - 11 % of the DVCQG worker's samples when the ordered claims first moved
+        # to an autocommit pool (bench/README.md). Waiting for a pooled one costs less. Everything else 6 + 2.
+        # The claims (group commits, ordered claims and releases) get 4 more, no overflow: at most 16 per process.
+        sizes = {"pool_size": 4, "max_overflow": 0} if autocommit else {"pool_size": 6, "max_overflow": 2}
+        connect_args: dict = {"connect_timeout": 5}
+        if claims:
+            connect_args["options"] = "-c synchronous_commit=off"
+        engine = create_engine(url, **sizes, pool_timeout=10, connect_args=connect_args,
                                **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
         event.listen(engine, "checkout", _drop_if_closed_by_server)
         return engine

@@ -85,8 +85,9 @@ def release_next(store: "Store", delivery_id: str) -> list["DeliveryRef"]:  # no
     from hub.message import utcnow
     now = utcnow()
     # PostgreSQL: autocommit, so the common case (nothing parked behind it) is one statement, one round trip;
-    # the move is one guarded UPDATE that needs no transaction around it
-    with store._begin(autocommit=store._one_trip) as conn:
+    # the move is one guarded UPDATE that needs no transaction around it. On the claims' pool: a release lost in a
+    # database crash leaves the delivery parked, and the retry sweep publishes it (WAIT_SECONDS)
+    with store._begin(autocommit=store._one_trip, claims=True) as conn:
         me, rows = _with_its_subject(conn, delivery_id)
         if me is None:
             return []

@@ -37,7 +37,7 @@ class Statements:
 
     def __init__(self, store: Store) -> None:
         self.seen: list[tuple[str, bool]] = []
-        for engine in {store.engine, store.hot_engine}:
+        for engine in {store.engine, store.hot_engine, store.claim_engine}:
             event.listen(engine, "before_cursor_execute", self._record)
 
     def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
@@ -176,6 +176,36 @@ def test_on_postgresql_bursts_on_the_hot_paths_reuse_their_connections(pg_url):
                 t.start()
             for t in callers:
                 t.join(10)
-        assert 1 <= len(opened) <= 6
+        assert 1 <= len(opened) <= store.hot_engine.pool.size()
+    finally:
+        store.close()
+
+
+def test_on_postgresql_only_the_claims_commit_without_waiting_for_the_flush(pg_url):
+    """Claims and releases lease attempts (a lost one is the retry of an unrecorded outcome: Store.__init__);
+    accepts and outcomes are the durability contract and wait for the WAL flush."""
+    from sqlalchemy import text
+
+    store = Store(pg_url)
+    store.migrate()
+    try:
+        setting = {}
+        for name, engine in (("claims", store.claim_engine), ("hot", store.hot_engine), ("other", store.engine)):
+            with engine.connect() as conn:
+                setting[name] = conn.execute(text("SHOW synchronous_commit")).scalar_one()
+        assert setting == {"claims": "off", "hot": "on", "other": "on"}
+        store.accept(Message(id="c1", type="dossier.sync", source="demo", payload={}, subject=code(1)), "d",
+                     [("sync", "dvcqg"), ("other", "echo")], [])
+        used: list[object] = []
+        for engine in (store.claim_engine, store.hot_engine, store.engine):
+            event.listen(engine, "before_cursor_execute",
+                         lambda conn, *a, engine=engine: used.append(engine))
+        ordered = store.claim("c1/sync", 30, ordered=True)
+        grouped = store.claim("c1/other", 30)
+        assert ordered is not None and grouped is not None
+        assert used and all(e is store.claim_engine for e in used)
+        used.clear()
+        store.finish(grouped, Outcome("delivered"), [])
+        assert used and all(e is store.hot_engine for e in used)
     finally:
         store.close()

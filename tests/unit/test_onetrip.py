@@ -28,7 +28,7 @@ def pg_store(store):
 def _queries(store: Store) -> list[str]:
     """Every statement the store's engine sends from now on, as the driver got it."""
     seen: list[str] = []
-    for engine in {store.engine, store.hot_engine}:
+    for engine in {store.engine, store.hot_engine, store.claim_engine}:
         event.listen(engine, "before_cursor_execute", lambda conn, cur, sql, *a: seen.append(sql))
     return seen
 
