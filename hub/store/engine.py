@@ -23,7 +23,8 @@ def make_engine(url: str, autocommit: bool = False, claims: bool = False) -> Eng
     """``autocommit`` (PostgreSQL only): every statement is its own transaction, for the store's one-query group
     commits (hub/store/onetrip.py); a pool of its own, so no connection switches mode back and forth (psycopg2
     does not make that free). ``claims`` (PostgreSQL, with ``autocommit``): the pool of the claims, whose commits do
-    not wait for their WAL flush (``synchronous_commit = off``; why that keeps the contract: Store.__init__)."""
+    not wait for their WAL flush (``synchronous_commit`` off per statement, :data:`WITHOUT_FLUSH_WAIT`; why that
+    keeps the contract: Store.__init__)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -59,14 +60,24 @@ def make_engine(url: str, autocommit: bool = False, claims: bool = False) -> Eng
         # to an autocommit pool (bench/README.md). Waiting for a pooled one costs less. Everything else 6 + 2.
         # The claims (group commits, ordered claims and releases) get 4 more, no overflow: at most 16 per process.
         sizes = {"pool_size": 4, "max_overflow": 0} if autocommit else {"pool_size": 6, "max_overflow": 2}
-        connect_args: dict = {"connect_timeout": 5}
-        if claims:
-            connect_args["options"] = "-c synchronous_commit=off"
-        engine = create_engine(url, **sizes, pool_timeout=10, connect_args=connect_args,
+        engine = create_engine(url, **sizes, pool_timeout=10, connect_args={"connect_timeout": 5},
                                **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
         event.listen(engine, "checkout", _drop_if_closed_by_server)
+        if claims:
+            event.listen(engine, "before_cursor_execute", _without_flush_wait, retval=True)
         return engine
     return create_engine(url)
+
+
+#: sent before each statement of the claims' pool, in the same simple query: one implicit transaction, so the setting
+#: is that transaction's own (``is_local``). Not a session setting or a startup option: through a transaction-pooling
+#: PgBouncer a session SET would reach other clients' transactions, and PgBouncer refuses unknown startup options.
+WITHOUT_FLUSH_WAIT = "SELECT set_config('synchronous_commit', 'off', true);\n"
+
+
+def _without_flush_wait(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+    """The statement commits without waiting for its WAL flush; psycopg2 hands back the last statement's rows."""
+    return WITHOUT_FLUSH_WAIT + statement, parameters
 
 
 def _select():  # noqa: ANN202

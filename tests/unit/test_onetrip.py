@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 from hub.message import Message
 from hub.store import HopRecord, Outcome, Store
+from hub.store.engine import WITHOUT_FLUSH_WAIT
 from hub.store.onetrip import Script
 
 
@@ -29,7 +30,9 @@ def _queries(store: Store) -> list[str]:
     """Every statement the store's engine sends from now on, as the driver got it."""
     seen: list[str] = []
     for engine in {store.engine, store.hot_engine, store.claim_engine}:
-        event.listen(engine, "before_cursor_execute", lambda conn, cur, sql, *a: seen.append(sql))
+        # the claims' per-statement setting (hub/store/engine.py) is not a statement of its own: one round trip
+        event.listen(engine, "before_cursor_execute",
+                     lambda conn, cur, sql, *a: seen.append(sql.removeprefix(WITHOUT_FLUSH_WAIT)))
     return seen
 
 
