@@ -23,7 +23,7 @@ def make_engine(url: str, autocommit: bool = False, claims: bool = False) -> Eng
     """``autocommit`` (PostgreSQL only): every statement is its own transaction, for the store's one-query group
     commits (hub/store/onetrip.py); a pool of its own, so no connection switches mode back and forth (psycopg2
     does not make that free). ``claims`` (PostgreSQL, with ``autocommit``): the pool of the claims, whose commits do
-    not wait for their WAL flush (``synchronous_commit`` off per statement, :data:`WITHOUT_FLUSH_WAIT`; why that
+    not wait for their WAL flush (``synchronous_commit`` off per write, :data:`WITHOUT_FLUSH_WAIT`; why that
     keeps the contract: Store.__init__)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -69,8 +69,8 @@ def make_engine(url: str, autocommit: bool = False, claims: bool = False) -> Eng
     return create_engine(url)
 
 
-#: sent before each statement of the claims' pool, in the same simple query: one implicit transaction, so the setting
-#: is that transaction's own (``is_local``). Not a session setting or a startup option: through a transaction-pooling
+#: sent before each write of the claims' pool, in the same simple query: one implicit transaction, so the setting is
+#: that transaction's own (``is_local``). Not a session setting or a startup option: through a transaction-pooling
 #: PgBouncer a session SET would reach other clients' transactions, and PgBouncer refuses unknown startup options.
 WITHOUT_FLUSH_WAIT = "SELECT set_config('synchronous_commit', 'off', true);\n"
 
