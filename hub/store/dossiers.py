@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hub.message import utcnow
 from hub.store import onetrip
@@ -105,20 +106,16 @@ def record(store: Store, acks: list[Acknowledged]) -> list[tuple[str, float]]:
                         .insert(dossier_sync_lag, lags))
     else:
         with store._begin() as conn:
-            conn.execute(_upsert_newer(store, states))
+            conn.execute(_upsert_newer(states))
             conn.execute(insert(dossier_sync_lag), lags)
     return [(row["agency_id"], row["lag_ms"]) for row in lags]
 
 
-def _upsert_newer(store: Store, states: list[dict[str, Any]]) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE in the store's own dialect: a stored state is replaced only by one that is
-    not older (a late acknowledgement of an older status is kept as lag, not as the state)."""
-    dialect = store.engine.dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    statement = dialect_insert(dossier_state).values(states)
+def _upsert_newer(states: list[dict[str, Any]]) -> Any:
+    """SQLite's INSERT ... ON CONFLICT DO UPDATE (PostgreSQL sends the same as one query, onetrip.Script.upsert): a
+    stored state is replaced only by one that is not older (a late acknowledgement of an older status is kept as
+    lag, not as the state)."""
+    statement = sqlite_insert(dossier_state).values(states)
     return statement.on_conflict_do_update(
         index_elements=[dossier_state.c.dossier_code],
         set_={c: statement.excluded[c] for c in states[0] if c != "dossier_code"},

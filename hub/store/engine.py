@@ -77,7 +77,7 @@ WITHOUT_FLUSH_WAIT = "SELECT set_config('synchronous_commit', 'off', true);\n"
 
 def _without_flush_wait(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
     """A write commits without waiting for its WAL flush; psycopg2 hands back the last statement's rows. A SELECT
-    writes no WAL, so its commit waits for nothing: it is left alone (the setting was 0.3 database CPU ms per
+    writes no WAL, so its commit waits for nothing: it is left alone (the setting cost 0.2-0.4 database CPU ms per
     DVCQG message when sent before the ordering checks too, A/B ab5 in bench/README.md)."""
     if statement.startswith("SELECT"):
         return statement, parameters

@@ -286,12 +286,7 @@ class Store:
             def check_and_claim(conn) -> Any:  # noqa: ANN001
                 blocker = ordering.earlier_unfinished(conn, delivery)
                 if blocker is not None:
-                    if behind_here is not None and behind_here(blocker):
-                        return None
-                    if self._one_trip:
-                        return _Blocked(blocker)    # parked below, in a transaction of its own
-                    ordering.wait_behind(conn, delivery, blocker, now, PROCESS)
-                    return _PARKED
+                    return None if behind_here is not None and behind_here(blocker) else _Blocked(blocker)
                 return conn.execute(_CLAIM, {"b_ids": [delivery], "b_now": now,
                                              "b_lease": now + timedelta(seconds=lease_seconds)}).first()
             # PostgreSQL: the check and the claim are two autocommit statements (two round trips, no BEGIN and no
@@ -299,6 +294,8 @@ class Store:
             # and sees what was committed when it ran, in a transaction or not; the claim is one guarded UPDATE.
             row = self._run(check_and_claim, autocommit=self._one_trip, claims=True)
             if isinstance(row, _Blocked):
+                # the park (a guarded update and its hop) in a transaction of its own; a blocker that finished
+                # meanwhile is caught by the look after it (unpark_if_free), as for a park that raced a release
                 blocked = row
                 self._run(lambda conn: ordering.wait_behind(conn, delivery, blocked.blocker, now, PROCESS))
                 row = _PARKED
