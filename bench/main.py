@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -172,11 +173,40 @@ def run_baselines(opts: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def _save(name: str, data: dict[str, Any], opts: argparse.Namespace) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if opts.quick else ""
-    path = RESULTS / f"{opts.date}-{name}{suffix}.json"
+    return save(RESULTS, f"{opts.date}-{name}{'-quick' if opts.quick else ''}{opts.suffix}", data)
+
+
+def save(folder: Path, stem: str, data: dict[str, Any]) -> Path:
+    """``folder/stem.json``, stamped with the code's commit. A file of that name from an earlier run (a second
+    ``make bench`` on one date) is kept, renamed ``stem-<its commit>.json``: the figures a README quotes from it
+    stay reproducible (2026-12-03: a rerun on the same date overwrote the files a table cited)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {**data, "commit": data.get("commit") or commit()}
+    path = folder / f"{stem}.json"
+    if path.exists():
+        try:
+            older = json.loads(path.read_text(encoding="utf-8")).get("commit") or "earlier"
+        except ValueError:
+            older = "earlier"
+        keep, n = folder / f"{stem}-{older}.json", 2
+        while keep.exists():
+            keep, n = folder / f"{stem}-{older}-{n}.json", n + 1
+        path.rename(keep)
+        print(f"  (the earlier {path.name} is kept as {keep.name})", flush=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def commit() -> str:
+    """The checkout's short commit, with ``+dirty`` when it has uncommitted changes; ``unknown`` outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,6 +225,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="deployments: 0 = embedded (memory://, SQLite), N = RabbitMQ + PostgreSQL with N workers")
     p.add_argument("--no-baselines", dest="baselines", action="store_false")
     p.add_argument("--settle", type=float, default=240, help="seconds to wait for deliveries to settle")
+    p.add_argument("--suffix", default="", help="appended to each result file's name (an A/B round: -ab-<commit>-1)")
 
 
 def run(opts: argparse.Namespace) -> int:

@@ -5,6 +5,15 @@
 
 py-spy is not a project dependency: install it in a throwaway venv (python3 -m venv /tmp/prof &&
 /tmp/prof/bin/pip install py-spy). Not part of `make bench`.
+
+Read a profile as WALL time of running-or-runnable threads, not as CPU: py-spy counts a thread that is ready to run
+but waiting for a core. On 2 cores shared with the database, the broker, the simulator and the load generator, a
+process that sends on a loopback socket wakes the receiver, which often takes the core at once: the sender then
+waits, runnable, inside its ``send`` (the gateway's HTTP answer: 32 % of its samples at 3240806, though a send to a
+sleeping peer costs 14.5 CPU us here). ``--gil`` keeps only samples that hold the GIL: a ``send`` releases it, so
+those samples go (the answer's send: 0.0 %). psycopg2's ``do_execute`` keeps its share in both modes (24-26 % of
+the worker's samples): whether that is the driver's CPU or waits with the GIL held was not told apart. CPU per
+process: ``bench.probe split``.
 """
 from __future__ import annotations
 
@@ -53,6 +62,8 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=12)
     p.add_argument("--py-spy", dest="py_spy", default="py-spy")
     p.add_argument("--keep", type=Path, help="copy py-spy's raw (collapsed) stacks into this folder")
+    p.add_argument("--gil", action="store_true",
+                   help="only samples that hold the GIL (py-spy --gil): see the module's note on preemption")
     args = p.parse_args()
     scenario = SCENARIOS[args.scenario]
     with deployment(scenario, args.workers, "hub-profile-") as (hub, _sims):
@@ -66,7 +77,7 @@ def main() -> int:
         idle.stop()
         busy = Sampler(groups, interval=0.1)
         spies = [subprocess.Popen([args.py_spy, "record", "-r", "50", "-d", str(int(args.seconds)), "-f", "raw",
-                                   "--nonblocking", "-o", str(workdir / f"pyspy-{pid}.txt"), "-p", str(pid)],
+                                   "--nonblocking", *(["--gil"] if args.gil else []), "-o", str(workdir / f"pyspy-{pid}.txt"), "-p", str(pid)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in tree(hub.proc.pid)]
         sat = load.run(hub.url + "/v1/messages", scenario.units("prof"), args.seconds + 2, 32,
                        headers={"Authorization": f"Bearer {TOKEN}"})

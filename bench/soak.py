@@ -17,6 +17,7 @@ import requests
 import sqlalchemy as sa
 
 from bench import load, measure
+from bench.main import save
 from bench.procs import Sampler, loadavg
 from bench.scenarios import SCENARIOS
 from bench.stack import ROOT, TOKEN, Hub, Simulators, bench_config
@@ -75,8 +76,7 @@ def main() -> int:
                "lost": len(ids - delivered_ids), "nothing_lost": unsettled == 0 and not ids - delivered_ids,
                "peak_rss_mb": round(meter.peak_rss["hub"], 1), "command": " ".join(sys.argv)}
         meter.stop()
-        out = ROOT / "bench" / "results" / f"{dt.date.today().isoformat()}-soak-{args.minutes:g}min.json"
-        out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        out = save(ROOT / "bench" / "results", f"{dt.date.today().isoformat()}-soak-{args.minutes:g}min", doc)
         print(json.dumps({k: v for k, v in doc.items() if k != "minutes"}, indent=2))
         return 0
     finally:

@@ -2,6 +2,7 @@
 /proc meter, and a bench config with the bench-only fan-out routes that the hub's loader accepts. Seconds."""
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -71,3 +72,25 @@ def test_the_validation_probe_times_both_validators_on_every_fixture(capsys):
     types = json.loads(capsys.readouterr().out)["types"]
     assert {"document.send", "dossier.sync", "demo.ping"} <= set(types)
     assert all(row["verdict_ms"] > 0 and row["jsonschema_walk_ms"] > 0 for row in types.values())
+
+
+def test_a_second_run_on_one_date_keeps_the_first_runs_file_under_its_commit(tmp_path):
+    from bench.main import save
+
+    first = save(tmp_path, "2026-12-03-pass-through", {"scenario": "pass-through", "commit": "aaaaaaa", "rate": 1})
+    second = save(tmp_path, "2026-12-03-pass-through", {"scenario": "pass-through", "commit": "bbbbbbb", "rate": 2})
+    third = save(tmp_path, "2026-12-03-pass-through", {"scenario": "pass-through", "commit": "bbbbbbb", "rate": 3})
+    assert first == second == third == tmp_path / "2026-12-03-pass-through.json"
+    assert json.loads(third.read_text())["rate"] == 3
+    assert json.loads((tmp_path / "2026-12-03-pass-through-aaaaaaa.json").read_text())["rate"] == 1
+    assert json.loads((tmp_path / "2026-12-03-pass-through-bbbbbbb.json").read_text())["rate"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-12-03-pass-through-aaaaaaa.json",
+                                                          "2026-12-03-pass-through-bbbbbbb.json",
+                                                          "2026-12-03-pass-through.json"]
+
+
+def test_a_result_names_the_commit_it_measured(tmp_path):
+    from bench.main import commit, save
+
+    doc = json.loads(save(tmp_path, "x", {"scenario": "x"}).read_text())
+    assert doc["commit"] == commit() and doc["commit"] != ""
