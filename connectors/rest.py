@@ -101,11 +101,11 @@ class HttpConnector(Connector):
         try:
             response = self.pool.post(url, payload, {**JSON_HEADERS, **(headers or {})}, timeout)  # type: ignore[union-attr]
         except UNREACHABLE as exc:
-            raise TransientError(errors.DLV_NETWORK, f"{self.name}: {type(exc).__name__}") from exc
+            raise TransientError(errors.DLV_NETWORK, f"{self.name}: {exc}") from exc
         except TIMEOUTS as exc:
-            raise TransientError(errors.DLV_TIMEOUT, f"{self.name}: {type(exc).__name__}") from exc
+            raise TransientError(errors.DLV_TIMEOUT, f"{self.name}: {exc}") from exc
         except FAILURES as exc:
-            raise TransientError(errors.DLV_NETWORK, f"{self.name}: {type(exc).__name__}") from exc
+            raise TransientError(errors.DLV_NETWORK, f"{self.name}: {exc}") from exc
         self.raise_for_status(response)
         return response
 

@@ -101,3 +101,110 @@ def test_a_slow_answer_is_a_timeout_and_a_closed_port_a_network_error(partner) -
     with _connector(closed) as connector, pytest.raises(TransientError) as down:
         connector.post_json(closed + "/in", {"n": 1})
     assert down.value.code == errors.DLV_NETWORK
+
+
+class _Counting(_Partner):
+    """The partner of the tests above, counting the TCP connections it was given."""
+    connections: list = []
+
+    def setup(self) -> None:
+        super().setup()
+        _Counting.connections.append(self.client_address)
+
+
+@pytest.fixture()
+def counting():  # noqa: ANN201
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Partner.seen, _Counting.connections = [], []
+    yield f"http://127.0.0.1:{server.server_address[1]}", server
+    server.shutdown()
+    server.server_close()
+
+
+def test_posts_reuse_one_kept_alive_connection(counting) -> None:
+    url, _ = counting
+    with _connector(url) as connector:
+        for i in range(5):
+            assert connector.post_json(url + "/in", {"n": i}).json()["echo"] == {"n": i}
+    assert len(_Counting.connections) == 1
+    assert [json.loads(s[3])["n"] for s in _Partner.seen] == [0, 1, 2, 3, 4]
+
+
+def test_a_connection_the_partner_closed_while_idle_is_never_posted_on(counting) -> None:
+    url, _ = counting
+    with _connector(url) as connector:
+        connector.post_json(url + "/in", {"n": 1})
+        pooled = connector.pool._idle  # noqa: SLF001 - the one kept-alive connection
+        (conn,) = [c for conns in pooled.values() for c in conns]
+        conn.sock.shutdown(socket.SHUT_RD)   # what the partner's close looks like from here: readable, at EOF
+        assert connector.post_json(url + "/in", {"n": 2}).json()["echo"] == {"n": 2}
+    assert [json.loads(s[3])["n"] for s in _Partner.seen] == [1, 2], "each POST reached the partner once"
+    assert len(_Counting.connections) == 2
+
+
+def test_beyond_the_pool_a_connection_serves_one_call_and_is_closed(counting) -> None:
+    url, _ = counting
+    with _connector(url) as connector:
+        pool = connector.pool
+        conns = [pool._open(("http", "127.0.0.1", int(url.rsplit(":", 1)[1])), 3) for _ in range(pool._size + 2)]  # noqa: SLF001
+        for conn in conns:
+            pool._give_back(("http", "127.0.0.1", int(url.rsplit(":", 1)[1])), conn)  # noqa: SLF001
+        kept = [c for cs in pool._idle.values() for c in cs]  # noqa: SLF001
+        assert len(kept) == pool._size  # noqa: SLF001
+        assert all(c.sock is None for c in conns if c not in kept), "the surplus was closed"
+
+
+def test_a_partner_whose_certificate_is_not_trusted_is_refused_before_anything_is_sent(tmp_path) -> None:
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Partner)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Partner.seen = []
+    url = f"https://localhost:{server.server_address[1]}"
+    try:
+        with _connector(url) as connector, pytest.raises(TransientError) as refused:
+            connector.post_json(url + "/in", {"n": 1})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert refused.value.code == errors.DLV_NETWORK and "TLS" in refused.value.detail
+    assert _Partner.seen == [], "nothing reached a partner that could not prove who it is"
+
+
+def test_a_compressed_answer_reads_as_its_json() -> None:
+    import gzip
+
+    from connectors.lean_post import as_response
+
+    class _Raw:
+        status, reason, will_close = 200, "OK", False
+
+        @staticmethod
+        def getheaders() -> list[tuple[str, str]]:
+            return [("Content-Type", "application/json"), ("Content-Encoding", "gzip"), ("Via", "a"), ("Via", "b")]
+
+    response = as_response("http://p/x", _Raw(), gzip.compress(b'{"ok": true}'))  # type: ignore[arg-type]
+    assert response.json() == {"ok": True} and response.headers["via"] == "a, b"
