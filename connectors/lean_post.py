@@ -60,6 +60,10 @@ UNREACHABLE = (PartnerUnreachable,)
 TIMEOUTS = (PartnerTimeout,)
 FAILURES = (PartnerCallError,)
 
+#: sent unless a connector names its own: urllib3 sent one (python-urllib3/2.x), and some gateways in front of a
+#: partner refuse a request without any
+USER_AGENT = "lgsp-hub"
+
 Connection = Union[http.client.HTTPConnection, http.client.HTTPSConnection]
 
 
@@ -86,7 +90,8 @@ class PartnerPool:
         conn = self._take(origin) or self._open(origin, timeout[0])
         try:
             conn.sock.settimeout(timeout[1])  # type: ignore[union-attr] - connected by _open or when pooled
-            conn.request("POST", path, body=data, headers=headers)
+            conn.request("POST", path, body=data, headers=headers if "User-Agent" in headers else
+                         {"User-Agent": USER_AGENT, **headers})
             raw = conn.getresponse()
             body = raw.read()       # the whole answer, read inside the attempt's bound
         except BaseException as exc:  # noqa: BLE001 - a connection in an unknown state never goes back

@@ -80,6 +80,7 @@ def test_a_post_answers_a_requests_response_the_connectors_can_read(partner) -> 
     method, path, headers, body = _Partner.seen[0]
     assert (method, path) == ("POST", "/in?docId=A%201")
     assert headers["Idempotency-Key"] == "m-1/r" and headers["Content-Type"] == "application/json; charset=utf-8"
+    assert headers["User-Agent"] == "lgsp-hub"
     assert json.loads(body) == {"ten": "Nguyễn Văn Ả"}
 
 
