@@ -5,11 +5,11 @@ requests' per-call machinery - merging the session's settings, cookies and hooks
 building the response - around urllib3's own work. Why not urllib3's pool either (what this module used until
 2026-12-03): per POST it parsed the URL twice, built its pool key, Timeout and response wrapper, and checked a
 reused connection with a zero-timeout ``select`` that, under eventlet, is a trip through the hub (an epoll
-registration and a switch): 350-460 CPU us per POST against 130-150 for ``http.client`` on the same connection
-(bench/README.md, "the partner call"). The hub needs none of it for a POST: partners authenticate with headers or
-signatures, never cookies; proxies from the environment are off anyway; a redirect is never followed (requests
-would replay a POST redirected by 301/302 as a GET), it is refused with its Location (``rest.py``); nothing is
-retried here (the store drives retries).
+registration and a switch): 318-340 CPU us per POST against 147-177 for ``http.client`` alone on one connection,
+202-245 for this module (``python -m bench.partnerpost``, bench/results/2026-12-03-partnerpost-*.json). The hub
+needs none of it for a POST: partners authenticate with headers or signatures, never cookies; proxies from the
+environment are off anyway; a redirect is never followed (requests would replay a POST redirected by 301/302 as a
+GET), it is refused with its Location (``rest.py``); nothing is retried here (the store drives retries).
 
 What is kept from urllib3: a pool per partner origin (``pool_size``; beyond it a connection is opened for the call
 and closed after), TLS verified against the same CA bundle as requests' (certifi), hostname checked; a connect
