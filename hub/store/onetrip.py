@@ -36,7 +36,7 @@ class Script:
         columns = list(rows[0])
         template = "(" + ", ".join(["%s"] * len(columns)) + ")"
         head = f"INSERT INTO {self._quote(table.name)} ({', '.join(self._quote(c) for c in columns)}) VALUES "
-        # one mogrify for all the rows (a call per row cost a third more: 35 against 26 us per accepted message)
+        # one mogrify for all the rows: the same adaptation as one per row, in one call of the driver
         values = self._cursor.mogrify(", ".join([template] * len(rows)), [row[c] for row in rows for c in columns])
         self._parts.append(head.encode() + values)
         return self
