@@ -198,11 +198,13 @@ def save(folder: Path, stem: str, data: dict[str, Any]) -> Path:
 
 
 def commit() -> str:
-    """The checkout's short commit, with ``+dirty`` when it has uncommitted changes; ``unknown`` outside git."""
+    """The checkout's short commit, with ``+dirty`` when its code has uncommitted changes; ``unknown`` outside git."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+        # the bench's own result files do not make the code dirty (a run renames and writes them)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)bench/results"], cwd=ROOT,
                                capture_output=True, text=True, check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"

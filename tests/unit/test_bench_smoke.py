@@ -94,3 +94,25 @@ def test_a_result_names_the_commit_it_measured(tmp_path):
 
     doc = json.loads(save(tmp_path, "x", {"scenario": "x"}).read_text())
     assert doc["commit"] == commit() and doc["commit"] != ""
+
+
+def test_the_benchs_own_result_files_do_not_make_the_code_dirty(tmp_path, monkeypatch):
+    import subprocess
+
+    import bench.main
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "bench" / "results" / "r.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "c")
+    monkeypatch.setattr(bench.main, "ROOT", tmp_path)
+    (tmp_path / "bench" / "results" / "r.json").rename(tmp_path / "bench" / "results" / "r-old.json")
+    assert not bench.main.commit().endswith("+dirty")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert bench.main.commit().endswith("+dirty")
