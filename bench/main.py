@@ -179,7 +179,7 @@ def _save(name: str, data: dict[str, Any], opts: argparse.Namespace) -> Path:
 def save(folder: Path, stem: str, data: dict[str, Any]) -> Path:
     """``folder/stem.json``, stamped with the code's commit. A file of that name from an earlier run (a second
     ``make bench`` on one date) is kept, renamed ``stem-<its commit>.json``: the figures a README quotes from it
-    stay reproducible (2026-12-03: a rerun on the same date overwrote the files a table cited)."""
+    stay reproducible (2026-12-03: the files of two tables went missing between runs of one date)."""
     folder.mkdir(parents=True, exist_ok=True)
     data = {**data, "commit": data.get("commit") or commit()}
     path = folder / f"{stem}.json"

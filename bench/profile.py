@@ -12,8 +12,9 @@ process that sends on a loopback socket wakes the receiver, which often takes th
 waits, runnable, inside its ``send`` (the gateway's HTTP answer: 32 % of its samples at 3240806, though a send to a
 sleeping peer costs 14.5 CPU us here). ``--gil`` keeps only samples that hold the GIL: a ``send`` releases it, so
 those samples go (the answer's send: 0.0 %). psycopg2's ``do_execute`` keeps its share in both modes (24-26 % of
-the worker's samples): whether that is the driver's CPU or waits with the GIL held was not told apart. CPU per
-process: ``bench.probe split``.
+the worker's samples), yet ``perf`` (on-CPU samples only) puts psycopg2 and libpq at about 1 % of the worker's CPU
+(bench/results/2026-12-03-perf-dso-*.txt): it too is mostly waiting, so ``--gil`` also prints the shares by
+package with such leaves left out (``by_package``). CPU per process: ``bench.probe split``.
 """
 from __future__ import annotations
 
@@ -101,7 +102,8 @@ def main() -> int:
         idle.stop()
         busy = Sampler(groups, interval=0.1)
         spies = [subprocess.Popen([args.py_spy, "record", "-r", "50", "-d", str(int(args.seconds)), "-f", "raw",
-                                   "--nonblocking", *(["--gil"] if args.gil else []), "-o", str(workdir / f"pyspy-{pid}.txt"), "-p", str(pid)],
+                                   "--nonblocking", *(["--gil"] if args.gil else []),
+                                   "-o", str(workdir / f"pyspy-{pid}.txt"), "-p", str(pid)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in tree(hub.proc.pid)]
         sat = load.run(hub.url + "/v1/messages", scenario.units("prof"), args.seconds + 2, 32,
                        headers={"Authorization": f"Bearer {TOKEN}"})
