@@ -9,8 +9,8 @@ py-spy is not a project dependency: install it in a throwaway venv (python3 -m v
 Read a profile as WALL time of running-or-runnable threads, not as CPU: py-spy counts a thread that is ready to run
 but waiting for a core. On 2 cores shared with the database, the broker, the simulator and the load generator, a
 process that sends on a loopback socket wakes the receiver, which often takes the core at once: the sender then
-waits, runnable, inside its ``send`` (the gateway's HTTP answer: 32 % of its samples at 3240806, though a send to a
-sleeping peer costs 14.5 CPU us here). ``--gil`` keeps only samples that hold the GIL: a ``send`` releases it, so
+waits, runnable, inside its ``send`` (the gateway's HTTP answer: 32 % of its samples at 3240806, though perf puts
+the whole kernel, sends included, at 9 % of the gateway's CPU). ``--gil`` keeps only samples that hold the GIL: a ``send`` releases it, so
 those samples go (the answer's send: 0.0 %). psycopg2's ``do_execute`` keeps its share in both modes (24-26 % of
 the worker's samples), yet ``perf`` (on-CPU samples only) puts psycopg2 and libpq at about 1 % of the worker's CPU
 (bench/results/2026-12-03-perf-dso-*.txt): it too is mostly waiting, so ``--gil`` also prints the shares by
