@@ -9,9 +9,10 @@ py-spy is not a project dependency: install it in a throwaway venv (python3 -m v
 Read a profile as WALL time of running-or-runnable threads, not as CPU: py-spy counts a thread that is ready to run
 but waiting for a core. On 2 cores shared with the database, the broker, the simulator and the load generator, a
 process that sends on a loopback socket wakes the receiver, which often takes the core at once: the sender then
-waits, runnable, inside its ``send`` (the gateway's HTTP answer: 32 % of its samples at 3240806, though perf puts
-the whole kernel, sends included, at 9 % of the gateway's CPU). ``--gil`` keeps only samples that hold the GIL: a ``send`` releases it, so
-those samples go (the answer's send: 0.0 %). psycopg2's ``do_execute`` keeps its share in both modes (24-26 % of
+waits, runnable, inside its ``send`` (the gateway's HTTP answer: 26 % of its samples at 37422f8,
+bench/results/2026-12-03-profile-pass-through-1w-37422f8.txt, though perf puts the whole kernel, sends included,
+at 9 % of the gateway's CPU). ``--gil`` keeps only samples that hold the GIL: a ``send`` releases it, so those
+samples go (the answer's send: 3 of 353, bench/results/2026-12-03-pyspy-raw-gateway-gil-28cdeb3.txt). psycopg2's ``do_execute`` keeps its share in both modes (24-26 % of
 the worker's samples), yet ``perf`` (on-CPU samples only) puts psycopg2 and libpq at about 1 % of the worker's CPU
 (bench/results/2026-12-03-perf-dso-*.txt): it too is mostly waiting, so ``--gil`` also prints the shares by
 package with such leaves left out (``by_package``). CPU per process: ``bench.probe split``.

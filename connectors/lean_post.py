@@ -81,7 +81,6 @@ class PartnerPool:
         self._size = pool_size(concurrency)
         self._idle: dict[tuple[str, str, int], list[Connection]] = {}
         self._lock = threading.Lock()
-        self._targets: dict[str, tuple[tuple[str, str, int], str]] = {}
         self._tls: ssl.SSLContext | None = None
 
     def post(self, url: str, data: bytes, headers: dict[str, str],
@@ -115,18 +114,14 @@ class PartnerPool:
                 conn.close()
 
     # --- connections ---------------------------------------------------------------------------
-    def _target(self, url: str) -> tuple[tuple[str, str, int], str]:
-        known = self._targets.get(url)
-        if known is None:
-            parts = urlsplit(url)
-            scheme = parts.scheme.lower()
-            if scheme not in ("http", "https") or not parts.hostname:
-                raise PartnerUnreachable(f"not an http(s) address: {scheme or '?'}://")
-            origin = (scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80))
-            known = (origin, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
-            if len(self._targets) < 1024:   # a connector posts to a few fixed addresses; never grows unbounded
-                self._targets[url] = known
-        return known
+    @staticmethod
+    def _target(url: str) -> tuple[tuple[str, str, int], str]:
+        parts = urlsplit(url)      # memoised by the standard library (an lru_cache since Python 3.11)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise PartnerUnreachable(f"not an http(s) address: {scheme or '?'}://")
+        origin = (scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80))
+        return origin, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     def _take(self, origin: tuple[str, str, int]) -> Connection | None:
         while True:
