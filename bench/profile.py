@@ -12,10 +12,11 @@ process that sends on a loopback socket wakes the receiver, which often takes th
 waits, runnable, inside its ``send`` (the gateway's HTTP answer: 26 % of its samples at 37422f8,
 bench/results/2026-12-03-profile-pass-through-1w-37422f8.txt, though perf puts the whole kernel, sends included,
 at 9 % of the gateway's CPU). ``--gil`` keeps only samples that hold the GIL: a ``send`` releases it, so those
-samples go (the answer's send: 3 of 353, bench/results/2026-12-03-pyspy-raw-gateway-gil-28cdeb3.txt). psycopg2's ``do_execute`` keeps its share in both modes (24-26 % of
-the worker's samples), yet ``perf`` (on-CPU samples only) puts psycopg2 and libpq at about 1 % of the worker's CPU
-(bench/results/2026-12-03-perf-dso-*.txt): it too is mostly waiting, so ``--gil`` also prints the shares by
-package with such leaves left out (``by_package``). CPU per process: ``bench.probe split``.
+samples go (the answer's send: 3 of 353, bench/results/2026-12-03-pyspy-raw-gateway-gil-28cdeb3.txt).
+psycopg2's ``do_execute`` does not go (14 % of the worker's samples without ``--gil``, 24 % with it, in the
+profile files of 37422f8 and 28cdeb3), yet ``perf`` (on-CPU samples only) puts psycopg2 and libpq at about 1 % of
+the worker's CPU (bench/results/2026-12-03-perf-dso-*.txt): it too is mostly waiting, so ``--gil`` also prints the
+shares by package with such leaves left out (``by_package``). CPU per process: ``bench.probe split``.
 """
 from __future__ import annotations
 
